@@ -1,0 +1,80 @@
+"""The terms of the overall cost (Eq. 2) and the paper's closed-form results.
+
+All functions work on tensors or floats; reductions are sums over synapses
+(the paper's Σ_i), never means, so that c and λ keep the paper's meaning.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import torch
+
+from .labels import parse_rho  # noqa: F401  (re-exported)
+
+# The four biophysical mechanisms of Appendix 1 and their exponents ρ.
+RHO_BY_MECHANISM = {
+    "calcium efflux": Fraction(1, 2),
+    "vesicle membrane": Fraction(2, 3),
+    "actin": Fraction(4, 3),
+    "trafficking": Fraction(2, 1),
+}
+
+
+def magnitude_cost(mu: torch.Tensor, lam: float) -> torch.Tensor:
+    """Eq. 3: λ Σ_i |μ_i| (a Laplace log-prior up to a constant, Eq. 38-40)."""
+    return lam * mu.abs().sum()
+
+
+def reliability_cost(sigma: torch.Tensor, c, rho) -> torch.Tensor:
+    """Eq. 4: c Σ_i σ_i^(-ρ)."""
+    return c * sigma.pow(-rho).sum()
+
+
+def c_from_s(s: float, rho: float) -> float:
+    """Eq. 48: c = s^ρ / ρ, so that c σ^-ρ = (1/ρ)(s/σ)^ρ."""
+    return s**rho / rho
+
+
+def s_from_c(c: float, rho: float) -> float:
+    """Inverse of Eq. 48: s = (c ρ)^(1/ρ)."""
+    return (c * rho) ** (1.0 / rho)
+
+
+def reliability_cost_at_s(sigma, rho, s: float = 1.0):
+    """Σ_i (1/ρ)(s/σ_i)^ρ: the reliability cost of Fig. 3, which uses s = 1."""
+    return reliability_cost(sigma, c_from_s(s, rho), rho)
+
+
+def entropic_reliability_cost(sigma: torch.Tensor) -> torch.Tensor:
+    """Eq. 41, summed (Eq. 47): C_VI = Σ_i -H[Q_i] = -Σ_i ½ ln(2πe σ_i²)."""
+    return -0.5 * torch.log(2 * math.pi * math.e * sigma.pow(2)).sum()
+
+
+def biological_reliability_bound(sigma: torch.Tensor, rho: float, s: float) -> torch.Tensor:
+    """Eq. 44, summed (Eq. 47): C_BI = Σ_i (1/ρ)((s/σ_i)^ρ - 1) - ½ ln(2πe s²).
+
+    C_BI ≥ C_VI for every σ > 0 (from ln a ≤ a - 1, Eq. 43), with equality at
+    σ = s (Eq. 53) and in the limit ρ → 0 (Eq. 52).
+    """
+    n = sigma.numel()
+    per_synapse_const = -1.0 / rho - 0.5 * math.log(2 * math.pi * math.e * s**2)
+    return ((s / sigma).pow(rho) / rho).sum() + n * per_synapse_const
+
+
+def optimal_sigma(hessian, rho: float, s: float):
+    """Eq. 29: σ_i = (s^ρ / H_ii)^(1/(ρ+2)), the energy-efficient σ of a quadratic cost.
+
+    Minimises ½ H σ² + (1/ρ)(s/σ)^ρ, i.e. performance (Eq. 24-25) + reliability cost.
+    """
+    return (s**rho / hessian) ** (1.0 / (rho + 2.0))
+
+
+def analytic_slopes(rho: float) -> dict[str, float]:
+    """Eq. 54a-c: log-log slopes of σ² against η, x² and σ²_post for a linear model."""
+    return {
+        "learning_rate": 4.0 / (rho + 2.0),  # Eq. 54a
+        "input_rate_squared": -2.0 / (rho + 2.0),  # Eq. 54b
+        "posterior_variance": 2.0 / (rho + 2.0),  # Eq. 54c
+    }

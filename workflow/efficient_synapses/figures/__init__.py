@@ -1,0 +1,1 @@
+"""Figure drawing: every function reads saved numbers and only draws."""

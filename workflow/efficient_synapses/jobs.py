@@ -1,0 +1,186 @@
+"""Training jobs: hyper-parameters in, trained parameters and metrics out.
+
+A job trains one network (noise setting, ρ, c, seed) or a group of them in one
+process, and writes for each network the same files: ``params.pt`` (μ and σ of
+every layer) and ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+import zlib
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .costs import reliability_cost_at_s
+from .data import load_mnist
+from .engine import TrainOptions, dump_json, evaluate, history_to_json, train
+from .labels import parse_rho
+from .model import StochasticMLP
+from .objectives import EnergyEfficientObjective
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    noise: str
+    rho: str  # as written in config, e.g. "2/3"
+    c: float
+    seed: int
+
+    def describe(self) -> str:
+        return f"noise={self.noise} rho={self.rho} c={self.c:.6g} seed={self.seed}"
+
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"training.device is {name!r} but CUDA is not available here")
+    return device
+
+
+def noise_seed_for(specs: list[NetworkSpec]) -> int:
+    """Seed of the weight-noise stream: the network's own seed when trained alone."""
+    if len(specs) == 1:
+        return specs[0].seed
+    key = repr([(s.seed, s.noise, s.rho, s.c) for s in specs]).encode()
+    return zlib.crc32(key)  # stable across processes, unlike hash()
+
+
+def save_params(model: StochasticMLP, index: int, path: Path) -> None:
+    """μ and σ of network ``index`` as plain tensors (layer l: weight (out, in), bias (out,))."""
+    with torch.no_grad():
+        sigmas = model.sigmas()
+        params = {
+            "layer_sizes": list(model.layer_sizes),
+            "noise": model.noise[index],
+            "mu_weight": [w[index].cpu().clone() for w in model.mu_w],
+            "mu_bias": [b[index].cpu().clone() for b in model.mu_b],
+            "sigma_weight": [sw[index].cpu().clone() for sw, _ in sigmas],
+            "sigma_bias": [sb[index].cpu().clone() for _, sb in sigmas],
+        }
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(params, tmp)
+    tmp.replace(path)
+
+
+def run_training(
+    specs: list[NetworkSpec],
+    training: dict,
+    mnist_dir: str | Path,
+    out_dirs: list[str | Path],
+    log=print,
+    threads: int | None = None,
+) -> list[dict]:
+    """Train ``specs`` together and write params.pt and metrics.json into each out_dir.
+
+    ``training`` is the ``training`` section of config.yaml (see the schema).
+    """
+    if threads:
+        torch.set_num_threads(int(threads))
+    out_dirs = [Path(d) for d in out_dirs]
+    for d in out_dirs:
+        d.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(training["device"])
+    dtype = DTYPES[training["dtype"]]
+    wall_start = time.perf_counter()
+
+    train_data = load_mnist(mnist_dir, train=True, subset=training.get("train_subset"), dtype=dtype)
+    test_data = load_mnist(mnist_dir, train=False, subset=training.get("test_subset"), dtype=dtype)
+    log(
+        f"{len(specs)} network(s) on {device} ({training['dtype']}); "
+        f"{len(train_data)} training and {len(test_data)} test examples"
+    )
+    model = StochasticMLP(
+        training["layer_sizes"],
+        noise=[s.noise for s in specs],
+        seeds=[s.seed for s in specs],
+        mu_init_range=training["mu_init_range"],
+        sigma_init=training["sigma_init"],
+        dtype=dtype,
+        device=device,
+    )
+    rhos = [float(parse_rho(s.rho)) for s in specs]
+    objective = EnergyEfficientObjective(
+        c=[s.c for s in specs],
+        rho=rhos,
+        magnitude_lambda=training["magnitude_lambda"],
+        n_train=len(train_data),
+        batch_size=training["batch_size"],
+        device=device,
+        dtype=dtype,
+    )
+    options = TrainOptions(
+        epochs=training["epochs"],
+        batch_size=training["batch_size"],
+        learning_rate=training["learning_rate"],
+        noise_seed=noise_seed_for(specs),
+    )
+    describe = [s.describe() for s in specs]
+    checkpoint = out_dirs[0] / "checkpoint.pt"
+    history = train(
+        model,
+        objective,
+        train_data,
+        options,
+        describe=describe,
+        checkpoint_path=checkpoint,
+        log=log,
+    )
+
+    eval_gen = torch.Generator(device=device).manual_seed(options.noise_seed + 1)
+    sampled = evaluate(model, test_data, True, training["batch_size"], eval_gen)
+    at_mean = evaluate(model, test_data, False, training["eval_batch_size"])
+    rms = model.weight_sigma_rms().tolist()
+    wall = time.perf_counter() - wall_start
+    versions = {
+        "efficient_synapses": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+    }
+    results = []
+    with torch.no_grad():
+        sigmas = model.sigmas()
+        for i, (spec, out) in enumerate(zip(specs, out_dirs, strict=True)):
+            weight_sigmas = torch.cat([sw[i].flatten() for sw, _ in sigmas]).double()
+            metrics = {
+                **asdict(spec),
+                "rho_value": rhos[i],
+                "test_accuracy_sampled": sampled["accuracy"][i],
+                "test_accuracy_mean_weights": at_mean["accuracy"][i],
+                "test_cross_entropy_sampled": sampled["cross_entropy"][i],
+                "sigma_rms": rms[i],
+                "sigma_mean": weight_sigmas.mean().item(),
+                "reliability_cost_s1": reliability_cost_at_s(weight_sigmas, rhos[i], 1.0).item(),
+                "final_train_loss": history.loss[-1][i],
+                "final_train_accuracy": history.train_accuracy[-1][i],
+                "wall_seconds": wall,
+                "device": str(device),
+                "group": describe,
+                "group_index": i,
+                "hyperparameters": dict(training),
+                "n_train": len(train_data),
+                "n_test": len(test_data),
+                "versions": versions,
+                "history": history_to_json(history, i),
+            }
+            save_params(model, i, out / "params.pt")
+            dump_json(metrics, out / "metrics.json")
+            results.append(metrics)
+            log(
+                f"done {spec.describe()}: sampled test acc {metrics['test_accuracy_sampled']:.4f}, "
+                f"mean-weight test acc {metrics['test_accuracy_mean_weights']:.4f}, "
+                f"sigma rms {metrics['sigma_rms']:.4g}"
+            )
+    checkpoint.unlink(missing_ok=True)
+    return results

@@ -1,0 +1,152 @@
+"""Networks with stochastic synapses (reparameterisation trick, Methods).
+
+Every forward pass draws each synaptic weight as w_i = μ_i + σ_i ξ_i with
+ξ_i ~ N(0, 1) and σ_i = softplus(φ_i). Thresholds (biases) are stochastic in
+the same way and carry the same costs, as in the paper's released code.
+
+The module holds K independent networks stacked along a leading dimension,
+so that one process can train a group of networks with different c, ρ,
+noise setting and seed in one batched matrix product per layer. K = 1 is an
+ordinary single network. Parameters of network k never interact with those of
+network j: the loss is a sum over networks and Adam is elementwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+NOISE_SETTINGS = ("heterogeneous", "homogeneous")
+
+
+def inverse_softplus(sigma: float) -> float:
+    """φ with softplus(φ) = σ, computed stably for small σ."""
+    return sigma + math.log(-math.expm1(-sigma))
+
+
+class StochasticMLP(nn.Module):
+    """K fully connected networks with Gaussian synapses, ReLU hidden units.
+
+    Parameters per layer l: ``mu_w[l]`` (K, out, in), ``phi_w[l]`` (K, out, in),
+    ``mu_b[l]`` (K, out), ``phi_b[l]`` (K, out), and ``phi_shared`` (K,) used by
+    networks in the homogeneous setting, where one σ is optimised but shared by
+    every synapse of the network.
+    """
+
+    def __init__(
+        self,
+        layer_sizes: Sequence[int],
+        noise: Sequence[str],
+        seeds: Sequence[int],
+        mu_init_range: float = 0.1,
+        sigma_init: float = 1e-4,
+        dtype=torch.float32,
+        device="cpu",
+    ):
+        super().__init__()
+        if len(noise) != len(seeds):
+            raise ValueError("one noise setting and one seed per network are required")
+        for n in noise:
+            if n not in NOISE_SETTINGS:
+                raise ValueError(f"noise setting must be one of {NOISE_SETTINGS}, got {n!r}")
+        self.layer_sizes = tuple(int(s) for s in layer_sizes)
+        self.n_networks = len(noise)
+        self.noise = tuple(noise)
+        self.seeds = tuple(int(s) for s in seeds)
+        self.register_buffer(
+            "homogeneous",
+            torch.tensor([n == "homogeneous" for n in noise], device=device),
+            persistent=False,
+        )
+        k = self.n_networks
+        phi0 = inverse_softplus(sigma_init)
+        self.mu_w, self.phi_w = nn.ParameterList(), nn.ParameterList()
+        self.mu_b, self.phi_b = nn.ParameterList(), nn.ParameterList()
+        shapes = list(zip(self.layer_sizes[1:], self.layer_sizes[:-1], strict=True))
+        # μ ~ U(-a, a) from each network's own seed, so that network k of a group
+        # starts exactly where it would start if trained alone.
+        inits = [self._uniform_init(seed, shapes, mu_init_range, dtype) for seed in self.seeds]
+        for layer, (n_out, n_in) in enumerate(shapes):
+            mu_w = torch.stack([init[layer][0] for init in inits]).to(device)
+            mu_b = torch.stack([init[layer][1] for init in inits]).to(device)
+            self.mu_w.append(nn.Parameter(mu_w))
+            self.mu_b.append(nn.Parameter(mu_b))
+            self.phi_w.append(
+                nn.Parameter(torch.full((k, n_out, n_in), phi0, dtype=dtype, device=device))
+            )
+            self.phi_b.append(
+                nn.Parameter(torch.full((k, n_out), phi0, dtype=dtype, device=device))
+            )
+        self.phi_shared = nn.Parameter(torch.full((k,), phi0, dtype=dtype, device=device))
+
+    @staticmethod
+    def _uniform_init(seed, shapes, a, dtype):
+        gen = torch.Generator().manual_seed(int(seed))
+        out = []
+        for n_out, n_in in shapes:
+            w = (torch.rand(n_out, n_in, generator=gen, dtype=torch.float64) * 2 - 1) * a
+            b = (torch.rand(n_out, generator=gen, dtype=torch.float64) * 2 - 1) * a
+            out.append((w.to(dtype), b.to(dtype)))
+        return out
+
+    @property
+    def n_layers(self) -> int:
+        return len(self.mu_w)
+
+    def sigmas(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """σ = softplus(φ) per layer as (weight σ, bias σ), honouring the noise setting."""
+        shared = F.softplus(self.phi_shared)
+        out = []
+        for phi_w, phi_b in zip(self.phi_w, self.phi_b, strict=True):
+            sw, sb = F.softplus(phi_w), F.softplus(phi_b)
+            if bool(self.homogeneous.any()):
+                mask = self.homogeneous
+                sw = torch.where(mask[:, None, None], shared[:, None, None].expand_as(sw), sw)
+                sb = torch.where(mask[:, None], shared[:, None].expand_as(sb), sb)
+            out.append((sw, sb))
+        return out
+
+    def means(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        return [(w, b) for w, b in zip(self.mu_w, self.mu_b, strict=True)]
+
+    def sample_weights(
+        self, generator: torch.Generator | None = None, sigmas=None
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """One draw w = μ + σ ξ of every synapse of every network (reparameterised)."""
+        sigmas = self.sigmas() if sigmas is None else sigmas
+        weights = []
+        for (mw, mb), (sw, sb) in zip(self.means(), sigmas, strict=True):
+            xw = torch.randn(mw.shape, generator=generator, dtype=mw.dtype, device=mw.device)
+            xb = torch.randn(mb.shape, generator=generator, dtype=mb.dtype, device=mb.device)
+            weights.append((mw + sw * xw, mb + sb * xb))
+        return weights
+
+    def forward(self, x: torch.Tensor, weights=None, record_activity=None) -> torch.Tensor:
+        """Logits (K, B, n_out) for inputs x of shape (K, B, n_in) or (B, n_in).
+
+        ``weights`` defaults to the means μ (a deterministic pass); pass
+        ``sample_weights()`` for a stochastic pass. ``record_activity``, if a list,
+        receives the input to every layer (presynaptic rates, for statistics).
+        """
+        weights = self.means() if weights is None else weights
+        if x.dim() == 2:
+            x = x.unsqueeze(0).expand(self.n_networks, -1, -1)
+        h = x
+        for layer, (w, b) in enumerate(weights):
+            if record_activity is not None:
+                record_activity.append(h)
+            h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+            if layer < len(weights) - 1:
+                h = F.relu(h)
+        return h
+
+    def weight_sigma_rms(self) -> torch.Tensor:
+        """Root-mean-square σ over all weights (biases excluded), per network (K,)."""
+        with torch.no_grad():
+            total = sum(sw.pow(2).flatten(1).sum(1) for sw, _ in self.sigmas())
+            count = sum(w[0].numel() for w in self.mu_w)
+        return (total / count).sqrt()

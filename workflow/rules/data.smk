@@ -1,0 +1,36 @@
+# Raw inputs: local mirror first, then the public source; checksums always verified.
+
+
+rule download_mnist:
+    output:
+        expand(f"{MNIST_RAW}/{{name}}", name=list(MNIST_RAW_MD5)),
+    params:
+        mirror=mirror_path("mnist"),
+        out_dir="results/data/mnist",
+    log:
+        "results/logs/download_mnist.log",
+    conda:
+        "../../envs/pytorch.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/download_mnist.py"
+
+
+rule download_experimental:
+    output:
+        "results/data/experimental/{dataset}.csv",
+    wildcard_constraints:
+        dataset="|".join(EXPERIMENTAL_FILES),
+    params:
+        mirror=mirror_path("experimental"),
+    log:
+        "results/logs/download_experimental/{dataset}.log",
+    conda:
+        "../../envs/analysis.yaml"
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../scripts/download_experimental.py"

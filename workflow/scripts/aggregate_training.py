@@ -1,0 +1,14 @@
+"""One row per trained network: the table behind Figures 2 and 3."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
+
+from efficient_synapses.logs import log_to  # noqa: E402
+from efficient_synapses.tables import training_table  # noqa: E402
+
+with log_to(snakemake.log[0]) as log:
+    table = training_table(snakemake.input)
+    table.to_csv(snakemake.output[0], index=False)
+    log(f"{len(table)} networks -> {snakemake.output[0]}")
