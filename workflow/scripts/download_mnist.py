@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-from efficient_synapses.data import fetch_mnist  # noqa: E402
-from efficient_synapses.logs import log_to  # noqa: E402
+from efficient_synapses.data import fetch_mnist
+from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]):
     fetch_mnist(snakemake.params.mirror, snakemake.params.out_dir, log=sys.stdout)

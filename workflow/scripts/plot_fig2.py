@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-import pandas as pd  # noqa: E402
-from efficient_synapses.figures.tradeoff import plot_fig2  # noqa: E402
-from efficient_synapses.logs import log_to  # noqa: E402
+import pandas as pd
+from efficient_synapses.figures.tradeoff import plot_fig2
+from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]):
     plot_fig2(pd.read_csv(snakemake.input[0]), snakemake.output.pdf, snakemake.output.png)

@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-from efficient_synapses.jobs import NetworkSpec, run_training  # noqa: E402
-from efficient_synapses.labels import parse_rho  # noqa: E402
-from efficient_synapses.logs import log_to  # noqa: E402
+from efficient_synapses.jobs import NetworkSpec, run_training
+from efficient_synapses.labels import parse_rho
+from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]) as log:
     w = snakemake.wildcards
