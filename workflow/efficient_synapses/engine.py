@@ -34,6 +34,10 @@ class TrainOptions:
     batch_size: int
     learning_rate: float
     noise_seed: int = 0
+    # Adam learning rate of the noise parameters φ (σ = softplus(φ)); None: learning_rate.
+    # Adam moves φ ≈ log σ by at most about this much per step, so it sets how many
+    # steps σ needs to reach its equilibrium from its initial value.
+    sigma_learning_rate: float | None = None
     update: bool = True  # False: forward/backward only (statistics passes)
     adam_betas: tuple[float, float] = (0.9, 0.999)
     adam_eps: float = 1e-8
@@ -90,8 +94,14 @@ def train(
     n_batches = n // options.batch_size
     if n_batches == 0:
         raise ValueError(f"training set of {n} examples is smaller than one batch")
+    noise_params = [*model.phi_w, *model.phi_b, model.phi_shared]
+    noise_ids = {id(p) for p in noise_params}
+    mean_params = [p for p in model.parameters() if id(p) not in noise_ids]
     optimiser = torch.optim.Adam(
-        model.parameters(),
+        [
+            {"params": mean_params},
+            {"params": noise_params, "lr": options.sigma_learning_rate or options.learning_rate},
+        ],
         lr=options.learning_rate,
         betas=options.adam_betas,
         eps=options.adam_eps,

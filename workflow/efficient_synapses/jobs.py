@@ -123,6 +123,7 @@ def run_training(
         epochs=training["epochs"],
         batch_size=training["batch_size"],
         learning_rate=training["learning_rate"],
+        sigma_learning_rate=training.get("sigma_learning_rate"),
         noise_seed=noise_seed_for(specs),
     )
     describe = [s.describe() for s in specs]

@@ -1,0 +1,112 @@
+"""config.yaml: schema validation, consistency checks, and the sweep it schedules."""
+
+from __future__ import annotations
+
+import copy
+import re
+import subprocess
+import sys
+
+import pytest
+import yaml
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+from efficient_synapses.config import ConfigError, c_grid, check_config, sweep_networks
+
+
+@pytest.fixture
+def config(project_root):
+    return yaml.safe_load((project_root / "config.yaml").read_text())
+
+
+@pytest.fixture
+def schema(project_root):
+    return str(project_root / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def test_paper_config_is_valid(config, schema):
+    validate(config, schema)
+    check_config(config)
+
+
+def test_paper_c_grid_has_30_values_from_1e_minus_3_to_1e4_25(config):
+    grid = c_grid(config["sweep"]["log10_c"])
+    assert len(grid) == 30
+    assert grid[0] == pytest.approx(1e-3) and grid[-1] == pytest.approx(10**4.25)
+
+
+def test_sweep_has_every_combination(config):
+    networks = sweep_networks(config)
+    assert len(networks) == 4 * 30 * 2 * len(config["sweep"]["seeds"])
+    assert {n["rho"] for n in networks} == {"1_2", "2_3", "4_3", "2"}
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "named"),
+    [
+        (("training", "epochs"), 0, "epochs"),
+        (("training", "dtype"), "float16", "dtype"),
+        (("sweep", "noise"), ["heterogenous"], "heterogenous"),
+        (("sweep", "rho"), ["two"], "two"),
+        (("training", "learning_rate"), -1.0, "learning_rate"),
+    ],
+)
+def test_invalid_value_is_named(config, schema, path, value, named):
+    bad = copy.deepcopy(config)
+    bad[path[0]][path[1]] = value
+    with pytest.raises(WorkflowError, match=re.escape(named)):
+        validate(bad, schema)
+
+
+def test_unknown_key_is_named(config, schema):
+    bad = copy.deepcopy(config)
+    bad["training"]["epoch"] = 5
+    with pytest.raises(WorkflowError, match="epoch"):
+        validate(bad, schema)
+
+
+def test_inconsistent_config_is_named(config):
+    bad = copy.deepcopy(config)
+    bad["training"]["layer_sizes"] = [784, 100, 7]
+    with pytest.raises(ConfigError, match="layer_sizes"):
+        check_config(bad)
+    bad = copy.deepcopy(config)
+    bad["sweep"]["log10_c"] = {"start": 2, "stop": 1, "step": 0.5}
+    with pytest.raises(ConfigError, match="log10_c"):
+        check_config(bad)
+
+
+def _snakemake(project_root, *args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=cwd or project_root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_dry_run_of_paper_config_schedules_full_sweep(project_root, config):
+    result = _snakemake(
+        project_root,
+        "-n",
+        "--quiet",
+        "rules",
+        "--profile",
+        "profiles/default",
+        "--directory",
+        str(project_root),
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    match = re.search(r"^train_network\s+(\d+)$", result.stdout + result.stderr, re.M)
+    assert match, result.stdout
+    assert int(match.group(1)) == 4 * 30 * 2 * len(config["sweep"]["seeds"])
+
+
+def test_bad_config_stops_the_workflow_with_the_key_named(project_root, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training:\n  batch_size: zero\n")
+    result = _snakemake(project_root, "-n", "--configfile", str(bad))
+    assert result.returncode != 0
+    assert "batch_size" in result.stderr + result.stdout
