@@ -144,11 +144,15 @@ def train(
                 optimiser.step()
             with torch.no_grad():
                 loss_sum += value.loss.detach()
-                correct += (value.logits.argmax(-1) == y).sum(1)
+                if value.correct is not None:
+                    correct += value.correct
                 for name, part in value.parts.items():
                     part_sums[name] = part_sums.get(name, 0) + part.detach().double()
         mean_loss = (loss_sum / n_batches).tolist()
-        accuracy = (correct.double() / (n_batches * options.batch_size)).tolist()
+        if value.correct is None:  # an objective without classes (regression)
+            accuracy = [float("nan")] * k
+        else:
+            accuracy = (correct.double() / (n_batches * options.batch_size)).tolist()
         parts = {name: (v / n_batches).tolist() for name, v in part_sums.items()}
         bad = [describe[i] for i, v in enumerate(mean_loss) if not math.isfinite(v)]
         if bad:

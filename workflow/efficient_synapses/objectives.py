@@ -25,6 +25,9 @@ class ObjectiveValue:
     loss: torch.Tensor  # (K,), what is minimised
     logits: torch.Tensor  # (K, B, n_out) of the sampled forward pass
     parts: dict[str, torch.Tensor]  # each (K,), for logging
+    # Correctly classified examples of the minibatch per network (K,); None for
+    # objectives without classes (regression), whose training accuracy is then NaN.
+    correct: torch.Tensor | None = None
 
 
 def performance_cost(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -78,4 +81,5 @@ class EnergyEfficientObjective:
         performance = performance_cost(logits, y)
         reg = self.regularisers(model, sigmas)
         loss = performance + self.dataset_weight * (reg["magnitude"] + reg["reliability"])
-        return ObjectiveValue(loss, logits, {"performance": performance, **reg})
+        correct = (logits.detach().argmax(-1) == y).sum(1)
+        return ObjectiveValue(loss, logits, {"performance": performance, **reg}, correct)

@@ -6,7 +6,8 @@ rule download_mnist:
         expand(f"{MNIST_RAW}/{{name}}", name=list(MNIST_RAW_MD5)),
     params:
         mirror=mirror_path("mnist"),
-        out_dir="results/data/mnist",
+        # results/data/mnist, the root torchvision expects (it adds MNIST/raw).
+        out_dir=lambda wildcards, output: str(Path(output[0]).parents[2]),
     log:
         "results/logs/download_mnist.log",
     conda:
