@@ -53,3 +53,14 @@ def sweep_networks(config: dict) -> list[dict[str, str]]:
         for c in c_grid(sweep["log10_c"])
         for seed in sweep["seeds"]
     ]
+
+
+def sweep_groups(config: dict) -> list[list[dict[str, str]]]:
+    """The sweep split into training groups of ``training.group_size`` networks.
+
+    Consecutive networks of the sweep (same noise setting and ρ, neighbouring c,
+    all seeds) share a group, so a group's networks take similar time per step.
+    """
+    size = config["training"]["group_size"]
+    networks = sweep_networks(config)
+    return [networks[i : i + size] for i in range(0, len(networks), size)]

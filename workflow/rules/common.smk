@@ -19,7 +19,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 
-from efficient_synapses.config import check_config, sweep_networks  # noqa: E402
+from efficient_synapses.config import check_config, sweep_groups, sweep_networks  # noqa: E402
 from efficient_synapses.data import EXPERIMENTAL_FILES, MNIST_RAW_MD5  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")

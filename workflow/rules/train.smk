@@ -1,4 +1,8 @@
-# Training: one job per (noise setting, rho, c, seed); tables of their metrics.
+# Training: one job per (noise setting, rho, c, seed), or, with
+# training.group_size > 1, one job per group of sweep networks trained together
+# in one process (each still writes its own files); tables of their metrics.
+
+TRAINING_PARAMS = {k: v for k, v in config["training"].items() if k != "group_size"}
 
 
 rule train_network:
@@ -8,7 +12,7 @@ rule train_network:
         params=f"{TRAIN_DIR}/params.pt",
         metrics=f"{TRAIN_DIR}/metrics.json",
     params:
-        training=config["training"],
+        training=TRAINING_PARAMS,
     log:
         "results/logs/train/{noise}/rho{rho}/c{c}/seed{seed}.log",
     threads: 1
@@ -19,6 +23,34 @@ rule train_network:
         "../../envs/pytorch.yaml"
     script:
         "../scripts/train_network.py"
+
+
+# Group rules have no wildcards, so Snakemake prefers them to train_network for
+# the sweep's files; networks outside the sweep still train one per job.
+if config["training"]["group_size"] > 1:
+    for group_index, members in enumerate(sweep_groups(config)):
+
+        rule:
+            name:
+                f"train_group_{group_index}"
+            input:
+                mnist=rules.download_mnist.output,
+            output:
+                params=[f"{TRAIN_DIR}/params.pt".format(**m) for m in members],
+                metrics=[f"{TRAIN_DIR}/metrics.json".format(**m) for m in members],
+            params:
+                training=TRAINING_PARAMS,
+                members=members,
+            log:
+                f"results/logs/train_group/group{group_index}.log",
+            threads: 1
+            resources:
+                mem_mb=2000 + 500 * len(members),
+                runtime=lambda wildcards, attempt, n=len(members): 120 * n * attempt,
+            conda:
+                "../../envs/pytorch.yaml"
+            script:
+                "../scripts/train_group.py"
 
 
 rule aggregate_training:

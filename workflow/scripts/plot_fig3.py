@@ -6,6 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
 import pandas as pd
+
 from efficient_synapses.figures.tradeoff import plot_fig3
 from efficient_synapses.logs import log_to
 

@@ -42,6 +42,27 @@ def rho_title(rho: str) -> str:
     return f"ρ = {rho}" + (f" ({mechanism})" if mechanism else "")
 
 
+def tidy_log_axes(ax) -> None:
+    """Readable log axes: decades only, or 1-2-5 steps on ranges under 1.5 decades.
+
+    Matplotlib's default labels minor ticks on short ranges, where they collide.
+    """
+    import numpy as np
+    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
+
+    for axis, scale, lims in (
+        (ax.xaxis, ax.get_xscale(), ax.get_xlim()),
+        (ax.yaxis, ax.get_yscale(), ax.get_ylim()),
+    ):
+        if scale != "log":
+            continue
+        short = np.log10(max(lims) / min(lims)) < 1.5
+        subs = (1.0, 2.0, 5.0) if short else (1.0,)
+        axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=8))
+        axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=not short))
+        axis.set_minor_formatter(NullFormatter())
+
+
 def save_figure(fig, pdf: str | Path, png: str | Path) -> None:
     """Write the figure as PDF and PNG, then close it."""
     for path in (pdf, png):

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ..tables import seed_summary
-from .style import NOISE_COLOURS, NOISE_LABELS, apply_style, rho_title, save_figure
+from .style import NOISE_COLOURS, NOISE_LABELS, apply_style, rho_title, save_figure, tidy_log_axes
 
 METRICS = ["test_accuracy_sampled", "sigma_rms", "reliability_cost_s1"]
 
@@ -51,6 +51,8 @@ def plot_fig2(table: pd.DataFrame, pdf, png) -> None:
             ax.set_xscale("log")
             ax.set_xlabel("reliability cost multiplier c")
         ax_sig.set_yscale("log")
+        tidy_log_axes(ax_acc)
+        tidy_log_axes(ax_sig)
         if j == 0:
             ax_acc.set_ylabel("test accuracy (sampled weights)")
             ax_sig.set_ylabel("RMS synaptic σ")
@@ -92,6 +94,7 @@ def plot_fig3(table: pd.DataFrame, pdf, png) -> None:
                 )
             ax.set_xscale("log" if logx else "linear")
             ax.set_yscale("log" if logy else "linear")
+            tidy_log_axes(ax)
             ax.set_xlabel(labels[xcol])
             if j == 0:
                 ax.set_ylabel(labels[ycol])
