@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from efficient_synapses.model import StochasticMLP, inverse_softplus
+from efficient_synapses.model import StochasticMLP, inverse_softplus, softplus
 from efficient_synapses.objectives import EnergyEfficientObjective, performance_cost
 
 
@@ -17,6 +17,17 @@ def test_inverse_softplus():
         assert F.softplus(torch.tensor(inverse_softplus(sigma), dtype=torch.float64)).item() == (
             pytest.approx(sigma, rel=1e-9)
         )
+
+
+def test_softplus_matches_torch_with_its_gradient():
+    phi = torch.linspace(-40, 40, 161, dtype=torch.float64, requires_grad=True)
+    ours = softplus(phi)
+    reference = F.softplus(phi, threshold=1000)
+    assert torch.allclose(ours, reference, rtol=1e-12, atol=0)
+    (g_ours,) = torch.autograd.grad(ours.sum(), phi)
+    (g_ref,) = torch.autograd.grad(reference.sum(), phi)
+    assert torch.allclose(g_ours, g_ref, rtol=1e-12, atol=1e-300)
+    assert torch.autograd.gradcheck(softplus, (phi[::20].detach().requires_grad_(),))
 
 
 def test_initialisation_follows_methods():

@@ -23,6 +23,30 @@ from torch import nn
 NOISE_SETTINGS = ("heterogeneous", "homogeneous")
 
 
+class _Softplus(torch.autograd.Function):
+    """softplus(φ) = log(1 + e^φ) written as relu(φ) + log1p(e^-|φ|), derivative sigmoid(φ).
+
+    Same values as ``F.softplus`` (without its linear cut-off at φ > 20), stable for
+    any φ, and about twice as fast on the CPU, where this elementwise op over all
+    synapses is one of the costliest parts of a training step.
+    """
+
+    @staticmethod
+    def forward(ctx, phi):
+        ctx.save_for_backward(phi)
+        return F.relu(phi) + torch.log1p(torch.exp(-phi.abs()))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (phi,) = ctx.saved_tensors
+        return grad * torch.sigmoid(phi)
+
+
+def softplus(phi: torch.Tensor) -> torch.Tensor:
+    """σ = softplus(φ) (Methods), with a hand-written derivative."""
+    return _Softplus.apply(phi)
+
+
 def inverse_softplus(sigma: float) -> float:
     """φ with softplus(φ) = σ, computed stably for small σ."""
     return sigma + math.log(-math.expm1(-sigma))
@@ -99,10 +123,10 @@ class StochasticMLP(nn.Module):
 
     def sigmas(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """σ = softplus(φ) per layer as (weight σ, bias σ), honouring the noise setting."""
-        shared = F.softplus(self.phi_shared)
+        shared = softplus(self.phi_shared)
         out = []
         for phi_w, phi_b in zip(self.phi_w, self.phi_b, strict=True):
-            sw, sb = F.softplus(phi_w), F.softplus(phi_b)
+            sw, sb = softplus(phi_w), softplus(phi_b)
             if bool(self.homogeneous.any()):
                 mask = self.homogeneous
                 sw = torch.where(mask[:, None, None], shared[:, None, None].expand_as(sw), sw)
