@@ -38,6 +38,9 @@ class TrainOptions:
     # Adam moves φ ≈ log σ by at most about this much per step, so it sets how many
     # steps σ needs to reach its equilibrium from its initial value.
     sigma_learning_rate: float | None = None
+    # On CUDA, capture the whole step (sampling, forward, backward, Adam) once as a
+    # CUDA graph and replay it; ignored on the CPU and in statistics passes.
+    cuda_graph: bool = True
     update: bool = True  # False: forward/backward only (statistics passes)
     adam_betas: tuple[float, float] = (0.9, 0.999)
     adam_eps: float = 1e-8
@@ -71,6 +74,92 @@ def _atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
+class _Stepper:
+    """One training step over a batch of indices, eager or replayed from a CUDA graph.
+
+    Metrics accumulate in device tensors that the host reads once per epoch. In
+    graph mode the batch indices go through a static buffer, noise comes from the
+    default CUDA generator (the one a graph may draw from), Adam runs with
+    ``capturable=True``, and the first ``WARMUP`` steps run eagerly on a side
+    stream before the capture, as CUDA graphs require. Should capture fail, the
+    stepper says so in the log and carries on eagerly: results stay correct.
+    """
+
+    WARMUP = 3
+
+    def __init__(self, model, objective, optimiser, inputs, labels, options, noise_gen, graph, log):
+        self.model, self.objective, self.optimiser = model, objective, optimiser
+        self.inputs, self.labels, self.update = inputs, labels, options.update
+        self.noise_gen, self.log = noise_gen, log
+        self.use_graph = graph
+        self.graph = None
+        self.steps_done = 0
+        device, k = inputs.device, model.n_networks
+        self.batch_idx = torch.zeros(k, options.batch_size, dtype=torch.long, device=device)
+        self.loss_sum = torch.zeros(k, dtype=torch.float64, device=device)
+        self.correct = torch.zeros(k, dtype=torch.long, device=device)
+        self.part_sums: dict[str, torch.Tensor] = {}
+        self.has_accuracy = True
+
+    def reset(self) -> None:
+        self.loss_sum.zero_()
+        self.correct.zero_()
+        for v in self.part_sums.values():
+            v.zero_()
+
+    def _body(self, after_backward=None):
+        idx = self.batch_idx
+        value = self.objective(self.model, self.inputs[idx], self.labels[idx], self.noise_gen)
+        value.loss.sum().backward()
+        if after_backward is not None:
+            after_backward(self.model, value, idx)
+        if self.update:
+            self.optimiser.step()
+        with torch.no_grad():
+            self.loss_sum += value.loss.detach()
+            self.has_accuracy = value.correct is not None
+            if value.correct is not None:
+                self.correct += value.correct
+            for name, part in value.parts.items():
+                if name not in self.part_sums:
+                    self.part_sums[name] = torch.zeros_like(self.loss_sum)
+                self.part_sums[name] += part.detach().double()
+
+    def step(self, idx: torch.Tensor, after_backward=None) -> None:
+        self.batch_idx.copy_(idx)
+        if self.graph is not None:
+            self.graph.replay()
+        elif self.use_graph and self.steps_done >= self.WARMUP:
+            self._capture_and_run()
+        elif self.use_graph:  # warm-up: real steps, on a side stream
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                self.optimiser.zero_grad(set_to_none=True)
+                self._body()
+            torch.cuda.current_stream().wait_stream(side)
+        else:
+            self.optimiser.zero_grad(set_to_none=True)
+            self._body(after_backward)
+        self.steps_done += 1
+
+    def _capture_and_run(self) -> None:
+        graph = torch.cuda.CUDAGraph()
+        self.optimiser.zero_grad(set_to_none=True)  # backward in the graph allocates them
+        try:
+            with torch.cuda.graph(graph):
+                self._body()
+        except Exception as err:  # noqa: BLE001  (any capture failure: fall back)
+            self.log(f"CUDA graph capture failed ({err!r}); continuing with eager steps")
+            self.use_graph = False
+            self.optimiser.zero_grad(set_to_none=True)
+            self._body()
+            return
+        self.graph = graph
+        self.graph.replay()  # capture records the step without running it
+        self.log("training step captured as a CUDA graph")
+
+
 def train(
     model: StochasticMLP,
     objective: Callable,
@@ -94,6 +183,9 @@ def train(
     n_batches = n // options.batch_size
     if n_batches == 0:
         raise ValueError(f"training set of {n} examples is smaller than one batch")
+    use_graph = (
+        options.cuda_graph and device.type == "cuda" and options.update and after_backward is None
+    )
     noise_params = [*model.phi_w, *model.phi_b, model.phi_shared]
     noise_ids = {id(p) for p in noise_params}
     mean_params = [p for p in model.parameters() if id(p) not in noise_ids]
@@ -105,8 +197,13 @@ def train(
         lr=options.learning_rate,
         betas=options.adam_betas,
         eps=options.adam_eps,
+        capturable=use_graph,
     )
-    noise_gen = torch.Generator(device=device).manual_seed(int(options.noise_seed))
+    if use_graph:  # a captured graph may draw only from the default CUDA generator
+        noise_gen = None
+        torch.cuda.manual_seed(int(options.noise_seed))
+    else:
+        noise_gen = torch.Generator(device=device).manual_seed(int(options.noise_seed))
     history = TrainHistory()
     start_epoch = 0
     checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
@@ -119,40 +216,33 @@ def train(
             )
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
-        noise_gen.set_state(state["noise_generator"])
+        if use_graph:
+            torch.cuda.set_rng_state(state["noise_generator"], device)
+        else:
+            noise_gen.set_state(state["noise_generator"])
         history = TrainHistory(**state["history"])
         start_epoch = state["epoch"] + 1
         log(f"resuming from {checkpoint_path} after epoch {start_epoch}")
 
     inputs, labels = data.inputs.to(device), data.labels.to(device)
+    stepper = _Stepper(
+        model, objective, optimiser, inputs, labels, options, noise_gen, use_graph, log
+    )
     started = time.perf_counter()
     for epoch in range(start_epoch, options.epochs):
         t0 = time.perf_counter()
         order = torch.stack([epoch_permutation(s, epoch, n) for s in model.seeds]).to(device)
-        loss_sum = torch.zeros(k, dtype=torch.float64, device=device)
-        correct = torch.zeros(k, dtype=torch.long, device=device)
-        part_sums: dict[str, torch.Tensor] = {}
+        stepper.reset()
         for step in range(n_batches):
             idx = order[:, step * options.batch_size : (step + 1) * options.batch_size]
-            x, y = inputs[idx], labels[idx]
-            value = objective(model, x, y, noise_gen)
-            optimiser.zero_grad(set_to_none=True)
-            value.loss.sum().backward()
-            if after_backward is not None:
-                after_backward(model, value, idx)
-            if options.update:
-                optimiser.step()
-            with torch.no_grad():
-                loss_sum += value.loss.detach()
-                if value.correct is not None:
-                    correct += value.correct
-                for name, part in value.parts.items():
-                    part_sums[name] = part_sums.get(name, 0) + part.detach().double()
-        mean_loss = (loss_sum / n_batches).tolist()
-        if value.correct is None:  # an objective without classes (regression)
+            stepper.step(idx, after_backward)
+        # The one host read of the epoch.
+        mean_loss = (stepper.loss_sum / n_batches).tolist()
+        if not stepper.has_accuracy:  # an objective without classes (regression)
             accuracy = [float("nan")] * k
         else:
-            accuracy = (correct.double() / (n_batches * options.batch_size)).tolist()
+            accuracy = (stepper.correct.double() / (n_batches * options.batch_size)).tolist()
+        part_sums = stepper.part_sums
         parts = {name: (v / n_batches).tolist() for name, v in part_sums.items()}
         bad = [describe[i] for i, v in enumerate(mean_loss) if not math.isfinite(v)]
         if bad:
@@ -183,7 +273,9 @@ def train(
                     "options": asdict(options),
                     "model": model.state_dict(),
                     "optimiser": optimiser.state_dict(),
-                    "noise_generator": noise_gen.get_state(),
+                    "noise_generator": (
+                        torch.cuda.get_rng_state(device) if use_graph else noise_gen.get_state()
+                    ),
                     "history": asdict(history),
                 },
                 checkpoint_path,

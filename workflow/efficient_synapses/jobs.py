@@ -124,6 +124,7 @@ def run_training(
         batch_size=training["batch_size"],
         learning_rate=training["learning_rate"],
         sigma_learning_rate=training.get("sigma_learning_rate"),
+        cuda_graph=training.get("cuda_graph", True),
         noise_seed=noise_seed_for(specs),
     )
     describe = [s.describe() for s in specs]

@@ -81,6 +81,9 @@ class StochasticMLP(nn.Module):
         self.n_networks = len(noise)
         self.noise = tuple(noise)
         self.seeds = tuple(int(s) for s in seeds)
+        # A Python flag, not tensor.any(): reading a device tensor every step would
+        # synchronise host and GPU (and is forbidden inside a captured CUDA graph).
+        self.any_homogeneous = any(n == "homogeneous" for n in noise)
         self.register_buffer(
             "homogeneous",
             torch.tensor([n == "homogeneous" for n in noise], device=device),
@@ -127,7 +130,7 @@ class StochasticMLP(nn.Module):
         out = []
         for phi_w, phi_b in zip(self.phi_w, self.phi_b, strict=True):
             sw, sb = softplus(phi_w), softplus(phi_b)
-            if bool(self.homogeneous.any()):
+            if self.any_homogeneous:
                 mask = self.homogeneous
                 sw = torch.where(mask[:, None, None], shared[:, None, None].expand_as(sw), sw)
                 sb = torch.where(mask[:, None], shared[:, None].expand_as(sb), sb)
