@@ -15,9 +15,7 @@ def _prepare(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     table = table.copy()
     table["rho"] = table["rho"].astype(str)
     summary = seed_summary(table, METRICS)
-    rhos = (
-        table[["rho", "rho_value"]].drop_duplicates().sort_values("rho_value")["rho"].tolist()
-    )
+    rhos = table[["rho", "rho_value"]].drop_duplicates().sort_values("rho_value")["rho"].tolist()
     return summary, rhos
 
 
