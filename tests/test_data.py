@@ -88,3 +88,22 @@ def test_idx_reader_rejects_wrong_size(tmp_path):
     bad.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 5, 1, 2]))
     with pytest.raises(ValueError, match="shape"):
         data._read_idx(bad)
+
+
+def test_missing_mnist_file_falls_back_to_torchvision_and_leaves_nothing(
+    mirror, tmp_path, monkeypatch
+):
+    """A mirror without one file: torchvision's own mirrors are tried (here: an empty
+    local directory, so no network is touched), the download fails, no output remains."""
+    import torchvision
+
+    copy = _mirror_copy(mirror, tmp_path)
+    (copy / "t10k-images-idx3-ubyte.gz").unlink()
+    empty = tmp_path / "empty-public-mirror"
+    empty.mkdir()
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [empty.as_uri() + "/"])
+    out = tmp_path / "out" / "mnist"
+    with pytest.raises(RuntimeError):
+        data.fetch_mnist(copy, out)
+    assert not out.exists()
+    assert list((tmp_path / "out").iterdir()) == []
