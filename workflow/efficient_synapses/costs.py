@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-
-import torch
+from typing import TYPE_CHECKING
 
 from .labels import parse_rho  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:  # torch only where a function needs it: the analysis env has no PyTorch
+    import torch
 
 # The four biophysical mechanisms of Appendix 1 and their exponents ρ.
 RHO_BY_MECHANISM = {
@@ -47,20 +49,30 @@ def reliability_cost_at_s(sigma, rho, s: float = 1.0):
     return reliability_cost(sigma, c_from_s(s, rho), rho)
 
 
+def entropic_cost_per_synapse(sigma: torch.Tensor) -> torch.Tensor:
+    """Eq. 41: C_VI;i = -H[Q_i] = -½ ln(2πe σ_i²), per synapse."""
+    import torch
+
+    return -0.5 * torch.log(2 * math.pi * math.e * sigma.pow(2))
+
+
+def biological_bound_per_synapse(sigma: torch.Tensor, rho: float, s: float) -> torch.Tensor:
+    """Eq. 44: C_BI;i = (1/ρ)((s/σ_i)^ρ - 1) - ½ ln(2πe s²), per synapse.
+
+    C_BI;i ≥ C_VI;i for every σ_i > 0 (from ln a ≤ a - 1, Eq. 43), with equality at
+    σ_i = s (Eq. 53) and in the limit ρ → 0 (Eq. 52).
+    """
+    return ((s / sigma).pow(rho) - 1.0) / rho - 0.5 * math.log(2 * math.pi * math.e * s**2)
+
+
 def entropic_reliability_cost(sigma: torch.Tensor) -> torch.Tensor:
     """Eq. 41, summed (Eq. 47): C_VI = Σ_i -H[Q_i] = -Σ_i ½ ln(2πe σ_i²)."""
-    return -0.5 * torch.log(2 * math.pi * math.e * sigma.pow(2)).sum()
+    return entropic_cost_per_synapse(sigma).sum()
 
 
 def biological_reliability_bound(sigma: torch.Tensor, rho: float, s: float) -> torch.Tensor:
-    """Eq. 44, summed (Eq. 47): C_BI = Σ_i (1/ρ)((s/σ_i)^ρ - 1) - ½ ln(2πe s²).
-
-    C_BI ≥ C_VI for every σ > 0 (from ln a ≤ a - 1, Eq. 43), with equality at
-    σ = s (Eq. 53) and in the limit ρ → 0 (Eq. 52).
-    """
-    n = sigma.numel()
-    per_synapse_const = -1.0 / rho - 0.5 * math.log(2 * math.pi * math.e * s**2)
-    return ((s / sigma).pow(rho) / rho).sum() + n * per_synapse_const
+    """Eq. 44, summed (Eq. 47): C_BI = Σ_i (1/ρ)((s/σ_i)^ρ - 1) - ½ ln(2πe s²)."""
+    return biological_bound_per_synapse(sigma, rho, s).sum()
 
 
 def optimal_sigma(hessian, rho: float, s: float):

@@ -42,6 +42,7 @@ class TrainOptions:
     # CUDA graph and replay it; ignored on the CPU and in statistics passes.
     cuda_graph: bool = True
     update: bool = True  # False: forward/backward only (statistics passes)
+    log_every: int = 1  # progress line every this many epochs (and after the last)
     adam_betas: tuple[float, float] = (0.9, 0.999)
     adam_eps: float = 1e-8
 
@@ -259,12 +260,14 @@ def train(
         done = epoch + 1 - start_epoch
         elapsed = time.perf_counter() - started
         eta = elapsed / done * (options.epochs - epoch - 1)
-        for i in range(k):
-            log(
-                f"epoch {epoch + 1}/{options.epochs} | {describe[i]} | loss {mean_loss[i]:.4f} | "
-                f"train acc {accuracy[i]:.4f} | epoch {seconds:.1f}s | elapsed "
-                f"{_format_eta(elapsed)} | ETA {_format_eta(eta)}"
-            )
+        if (epoch + 1) % options.log_every == 0 or epoch + 1 == options.epochs:
+            for i in range(k):
+                log(
+                    f"epoch {epoch + 1}/{options.epochs} | {describe[i]} | "
+                    f"loss {mean_loss[i]:.4f} | train acc {accuracy[i]:.4f} | "
+                    f"epoch {seconds:.1f}s | elapsed {_format_eta(elapsed)} | "
+                    f"ETA {_format_eta(eta)}"
+                )
         if checkpoint_path is not None:
             _atomic_save(
                 {

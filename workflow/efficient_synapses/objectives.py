@@ -11,7 +11,8 @@ so c and λ mean the same thing whatever the batch size or training-set size.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -30,11 +31,36 @@ class ObjectiveValue:
     correct: torch.Tensor | None = None
 
 
+# A performance cost maps (outputs (K, B, n_out), targets (K, B)) to its sum over the
+# minibatch per network (K,): the negative log-likelihood -log P(y | x, w) (Eq. 37).
+Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
 def performance_cost(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Cross-entropy summed over the minibatch, per network: (K, B, C), (K, B) -> (K,)."""
     k, b, n_classes = logits.shape
     ce = F.cross_entropy(logits.reshape(k * b, n_classes), labels.reshape(k * b), reduction="none")
     return ce.reshape(k, b).sum(1)
+
+
+def gaussian_performance_cost(noise_sd: float) -> Loss:
+    """Eq. 19-20 (up to a constant): -log N(y; f(x), ε²) = (y - f(x))² / (2ε²), summed.
+
+    For regression with one output: the linear model of Appendix 2 and the toy
+    regression of Appendix 4.
+    """
+
+    def loss(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return (outputs[..., 0] - targets).pow(2).sum(-1) / (2.0 * noise_sd**2)
+
+    return loss
+
+
+def correct_count(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor | None:
+    """Correctly classified examples per network (K,); None for regression targets."""
+    if targets.is_floating_point():
+        return None
+    return (outputs.detach().argmax(-1) == targets).sum(1)
 
 
 def per_network_sum(tensors) -> torch.Tensor:
@@ -57,11 +83,13 @@ class EnergyEfficientObjective:
         batch_size: int,
         device="cpu",
         dtype=torch.float32,
+        loss: Loss = performance_cost,
     ):
         self.c = torch.as_tensor(list(c), dtype=dtype, device=device)
         self.rho = torch.as_tensor([float(r) for r in rho], dtype=dtype, device=device)
         self.magnitude_lambda = float(magnitude_lambda)
         self.dataset_weight = batch_size / n_train  # B/N
+        self.loss = loss
 
     def regularisers(self, model: StochasticMLP, sigmas) -> dict[str, torch.Tensor]:
         """Per-dataset magnitude and reliability costs, each (K,)."""
@@ -81,8 +109,96 @@ class EnergyEfficientObjective:
         sigmas = model.sigmas()
         weights = model.sample_weights(generator, sigmas=sigmas)
         logits = model(x, weights)
-        performance = performance_cost(logits, y)
+        performance = self.loss(logits, y)
         reg = self.regularisers(model, sigmas)
         loss = performance + self.dataset_weight * (reg["magnitude"] + reg["reliability"])
-        correct = (logits.detach().argmax(-1) == y).sum(1)
-        return ObjectiveValue(loss, logits, {"performance": performance, **reg}, correct)
+        return ObjectiveValue(
+            loss, logits, {"performance": performance, **reg}, correct_count(logits, y)
+        )
+
+
+PRIORS = ("laplace", "gaussian")
+
+
+def expected_abs(mu: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """E|w| for w ~ N(μ, σ²) (mean of the folded normal): σ√(2/π) e^(-μ²/2σ²) + μ erf(μ/σ√2)."""
+    z = mu / sigma
+    return sigma * math.sqrt(2.0 / math.pi) * torch.exp(-0.5 * z * z) + mu * torch.erf(
+        z / math.sqrt(2.0)
+    )
+
+
+def expected_neg_log_prior(
+    mu: torch.Tensor, sigma: torch.Tensor, prior: str, prior_scale: float
+) -> torch.Tensor:
+    """E_Q[-log P(w_i)] per synapse for Q(w_i) = N(μ_i, σ_i²), in closed form.
+
+    laplace, scale b (Eq. 38-39 with b = 1/λ): ln(2b) + E|w_i| / b, so that minimising
+        it is the magnitude cost λ Σ|μ_i| (Eq. 40) once σ_i → 0;
+    gaussian, standard deviation s_p: ½ ln(2π s_p²) + (μ_i² + σ_i²) / (2 s_p²).
+    """
+    if prior == "laplace":
+        return math.log(2.0 * prior_scale) + expected_abs(mu, sigma) / prior_scale
+    if prior == "gaussian":
+        return 0.5 * math.log(2.0 * math.pi * prior_scale**2) + (mu * mu + sigma * sigma) / (
+            2.0 * prior_scale**2
+        )
+    raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
+
+
+def gaussian_entropy(sigma: torch.Tensor) -> torch.Tensor:
+    """H[N(μ, σ²)] = ½ ln(2πe σ²) per synapse: minus the entropic cost C_VI;i (Eq. 41)."""
+    return 0.5 * math.log(2.0 * math.pi * math.e) + torch.log(sigma)
+
+
+class VariationalObjective:
+    """Negative ELBO (Eq. 33, 36) for Bayes by backprop (Blundell et al. 2015).
+
+    Q is the network's own factorised Gaussian over every weight and bias
+    (Eq. 34, w = μ + σξ, Eq. 35), so variational inference is one more objective of
+    the same stochastic network and the same engine:
+
+        -ELBO = E_Q[-log P(y | x, w)] + E_Q[-log P(w)] - H[Q]
+
+    per minibatch: Σ_minibatch -log P(y | x, w) at one sampled w + (B/N)(E_Q[-log P(w)]
+    - H[Q]), the same B/N convention as the overall cost, so ``loss`` summed over an
+    epoch's minibatches estimates -ELBO of the whole training set. The entropic
+    reliability cost C_VI = -H[Q] (Eq. 41) takes the place of c Σ σ^-ρ, and the
+    expected negative log prior that of the magnitude cost (Eq. 38-40). Every term is a
+    sum over synapses; each is reported per network in ``parts``.
+    """
+
+    def __init__(
+        self,
+        prior: str,
+        prior_scale: float,
+        n_train: int,
+        batch_size: int,
+        loss: Loss = performance_cost,
+    ):
+        if prior not in PRIORS:
+            raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
+        if not prior_scale > 0:
+            raise ValueError(f"prior_scale must be positive, got {prior_scale!r}")
+        self.prior, self.prior_scale = prior, float(prior_scale)
+        self.dataset_weight = batch_size / n_train  # B/N
+        self.loss = loss
+
+    def regularisers(self, model: StochasticMLP, sigmas) -> dict[str, torch.Tensor]:
+        """Per-dataset E_Q[-log P(w)] and entropy H[Q], each (K,)."""
+        means = [t for pair in model.means() for t in pair]
+        sds = [t for pair in sigmas for t in pair]
+        prior = per_network_sum(
+            expected_neg_log_prior(m, s, self.prior, self.prior_scale)
+            for m, s in zip(means, sds, strict=True)
+        )
+        entropy = per_network_sum(gaussian_entropy(s) for s in sds)
+        return {"neg_log_prior": prior, "entropy": entropy}
+
+    def __call__(self, model: StochasticMLP, x, y, generator=None) -> ObjectiveValue:
+        sigmas = model.sigmas()
+        logits = model(x, model.sample_weights(generator, sigmas=sigmas))
+        nll = self.loss(logits, y)
+        reg = self.regularisers(model, sigmas)
+        loss = nll + self.dataset_weight * (reg["neg_log_prior"] - reg["entropy"])
+        return ObjectiveValue(loss, logits, {"performance": nll, **reg}, correct_count(logits, y))

@@ -1,0 +1,201 @@
+"""Tables of the synapse statistics (Fig. 5, Appendix 6): NumPy only, no PyTorch.
+
+Reads the ``statistics.npz`` files written by :mod:`efficient_synapses.curvature`
+and reduces each (network, layer, quantity) to a Spearman correlation and a
+log-log slope of σ² against the quantity. Synapses whose quantity is not
+positive and finite cannot sit on a log axis: those from dead hidden units
+(zero input rate, zero gradient, hence infinite learning rate) are excluded
+from the fits and counted in ``n_excluded``; the rank correlation uses the same
+synapses as the fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from .costs import analytic_slopes
+
+QUANTITIES = ("hessian", "learning_rate", "learning_rate_abs", "input_rate")
+QUANTITY_LABELS = {
+    "hessian": "Hessian H_ii (empirical Fisher)",
+    "learning_rate": "learning rate η_base / sqrt(<g²>)",
+    "learning_rate_abs": "learning rate η_base / <|g|>",
+    "input_rate": "input rate <|x|>",
+}
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n, ties sharing their average rank (as scipy.stats.rankdata)."""
+    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    ends = np.cumsum(counts)
+    return ((ends - counts + 1 + ends) / 2.0)[inverse.reshape(-1)]
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float:
+    """Spearman rank correlation (Pearson correlation of average ranks); NaN if undefined."""
+    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    if len(x) < 3:
+        return float("nan")
+    rx, ry = average_ranks(x), average_ranks(y)
+    rx, ry = rx - rx.mean(), ry - ry.mean()
+    denominator = np.sqrt((rx * rx).sum() * (ry * ry).sum())
+    return float((rx * ry).sum() / denominator) if denominator > 0 else float("nan")
+
+
+def loglog_fit(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Least-squares line log10 y = slope log10 x + intercept, and Spearman r.
+
+    Only pairs with both values positive and finite enter; ``n_excluded`` counts the rest.
+    """
+    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    n = int(keep.sum())
+    row = {"n_synapses": len(x), "n_used": n, "n_excluded": len(x) - n}
+    lx, ly = np.log10(x[keep]), np.log10(y[keep])
+    if n >= 3 and np.ptp(lx) > 0:
+        slope, intercept = np.polyfit(lx, ly, 1)
+    else:
+        slope = intercept = float("nan")
+    row.update(slope=float(slope), intercept=float(intercept), spearman_r=spearman(lx, ly))
+    return row
+
+
+def layer_quantities(arrays: Mapping[str, np.ndarray], layer: int, gradient: str) -> dict:
+    """Flat per-synapse arrays of one layer: σ² and every quantity of ``QUANTITIES``.
+
+    ``gradient`` picks the Fisher estimate: "minibatch" or "per_datapoint". The
+    input rate of a presynaptic unit is repeated for each of its synapses.
+    """
+    name = f"layer{layer}"
+    sigma_squared = np.asarray(arrays[f"sigma_squared_{name}"])
+    n_out = sigma_squared.shape[0]
+    input_rate = np.broadcast_to(np.asarray(arrays[f"input_rate_{name}"]), sigma_squared.shape)
+    out = {"sigma_squared": sigma_squared.ravel(), "input_rate": np.ravel(input_rate)}
+    for quantity in ("hessian", "learning_rate", "learning_rate_abs"):
+        out[quantity] = np.asarray(arrays[f"{quantity}_{gradient}_{name}"]).ravel()
+    assert all(len(v) == n_out * sigma_squared.shape[1] for v in out.values())
+    return out
+
+
+def layers_in(arrays: Mapping[str, np.ndarray]) -> list[int]:
+    return sorted(
+        int(k.removeprefix("sigma_squared_layer"))
+        for k in arrays
+        if k.startswith("sigma_squared_layer")
+    )
+
+
+def gradient_modes_in(arrays: Mapping[str, np.ndarray]) -> list[str]:
+    return [m for m in ("minibatch", "per_datapoint") if f"hessian_{m}_layer1" in arrays]
+
+
+def linear_model_slope(quantity: str, rho: float) -> float:
+    """Slope of log σ² against log quantity for a linear model (Eq. 29, Eq. 54a); NaN otherwise.
+
+    Eq. 29 gives σ² ∝ H^(-2/(ρ+2)); Eq. 54a gives σ² ∝ η^(4/(ρ+2)) when η ∝ H^(-1/2).
+    (Eq. 54b is about <x²>, not the <|x|> plotted here, so no input-rate slope.)
+    """
+    if quantity == "hessian":
+        return -2.0 / (rho + 2.0)
+    if quantity in ("learning_rate", "learning_rate_abs"):
+        return analytic_slopes(rho)["learning_rate"]
+    return float("nan")
+
+
+def curvature_rows(arrays: Mapping[str, np.ndarray], network: Mapping) -> list[dict]:
+    """One row per (layer, gradient mode, quantity) of one network.
+
+    ``network`` holds the identifying columns (noise, rho, rho_value, c_factor, c, seed).
+    """
+    rows = []
+    for layer in layers_in(arrays):
+        for gradient in gradient_modes_in(arrays):
+            q = layer_quantities(arrays, layer, gradient)
+            for quantity in QUANTITIES:
+                if quantity == "input_rate" and gradient != gradient_modes_in(arrays)[0]:
+                    continue  # the input rate does not depend on the gradient mode
+                fit = loglog_fit(q[quantity], q["sigma_squared"])
+                rows.append(
+                    {
+                        **network,
+                        "layer": layer,
+                        "gradient": "none" if quantity == "input_rate" else gradient,
+                        "quantity": quantity,
+                        **fit,
+                        "linear_model_slope": linear_model_slope(
+                            quantity, float(network["rho_value"])
+                        ),
+                    }
+                )
+    return rows
+
+
+def fisher_vs_hessian_rows(arrays: Mapping[str, np.ndarray], network: Mapping) -> list[dict]:
+    """Exact H_ii against the empirical-Fisher estimates, per layer and gradient mode.
+
+    ``median_ratio`` is the median of Fisher / exact over synapses with a positive
+    exact value, the exact Hessian (summed over ``exact_hessian_examples``
+    datapoints) rescaled to the ``n_train`` datapoints of the Fisher estimates:
+    1 when the empirical Fisher equals the Hessian in scale.
+    """
+    rows = []
+    n_examples = int(arrays.get("exact_hessian_examples", 0))
+    n_train = int(arrays.get("n_train", n_examples))
+    for layer in layers_in(arrays):
+        key = f"exact_hessian_layer{layer}"
+        if key not in arrays:
+            continue
+        index = np.asarray(arrays[f"exact_hessian_index_layer{layer}"])
+        exact = np.asarray(arrays[key], dtype=float)
+        for gradient in gradient_modes_in(arrays):
+            fisher = np.asarray(arrays[f"hessian_{gradient}_layer{layer}"]).ravel()[index]
+            positive = exact > 0
+            ratio = fisher[positive] / (exact[positive] * n_train / n_examples)
+            rows.append(
+                {
+                    **network,
+                    "layer": layer,
+                    "gradient": gradient,
+                    "n_synapses": len(index),
+                    "n_examples": n_examples,
+                    "n_exact_nonpositive": int((~positive).sum()),
+                    "spearman_r": spearman(fisher, exact),
+                    "spearman_r_positive": spearman(fisher[positive], exact[positive]),
+                    "median_ratio": float(np.median(ratio)) if len(ratio) else float("nan"),
+                }
+            )
+    return rows
+
+
+def _table(networks: Iterable[Mapping], make_rows) -> pd.DataFrame:
+    rows = []
+    for network in networks:
+        network = dict(network)
+        path = network.pop("path")
+        with np.load(path) as arrays:
+            rows.extend(make_rows(dict(arrays), network))
+    if not rows:
+        raise ValueError("no synapse statistics to tabulate")
+    table = pd.DataFrame(rows)
+    keys = [k for k in ("rho_value", "c_factor", "seed", "layer", "gradient") if k in table]
+    return table.sort_values(keys, kind="stable").reset_index(drop=True)
+
+
+def curvature_table(networks: Iterable[Mapping]) -> pd.DataFrame:
+    """curvature.csv: every network's rows; ``networks`` are dicts with a ``path`` key."""
+    return _table(networks, curvature_rows)
+
+
+def fisher_vs_hessian_table(networks: Iterable[Mapping]) -> pd.DataFrame:
+    """fisher_vs_hessian.csv: exact-Hessian check of every network."""
+    return _table(networks, fisher_vs_hessian_rows)
+
+
+def subsample(n: int, k: int, seed: int) -> np.ndarray:
+    """Sorted indices of min(n, k) of n items, drawn without replacement with a fixed seed."""
+    if n <= k:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
