@@ -17,12 +17,13 @@ from pathlib import Path
 import torch
 
 from . import __version__
+from .config import prior_scale
 from .costs import reliability_cost_at_s
 from .data import load_mnist
 from .engine import TrainOptions, dump_json, evaluate, history_to_json, train
 from .labels import parse_rho
 from .model import StochasticMLP
-from .objectives import EnergyEfficientObjective
+from .objectives import EnergyEfficientObjective, VariationalObjective
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,33 @@ def save_params(model: StochasticMLP, index: int, path: Path) -> None:
     tmp.replace(path)
 
 
+def versions() -> dict[str, str]:
+    return {
+        "efficient_synapses": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "platform": platform.platform(),
+    }
+
+
+def load_training_data(training: dict, mnist_dir: str | Path, dtype):
+    """Training and test sets as ``training`` (config.yaml) sets them: subsets, dtype."""
+    train_data = load_mnist(mnist_dir, train=True, subset=training.get("train_subset"), dtype=dtype)
+    test_data = load_mnist(mnist_dir, train=False, subset=training.get("test_subset"), dtype=dtype)
+    return train_data, test_data
+
+
+def train_options(training: dict, noise_seed: int) -> TrainOptions:
+    return TrainOptions(
+        epochs=training["epochs"],
+        batch_size=training["batch_size"],
+        learning_rate=training["learning_rate"],
+        sigma_learning_rate=training.get("sigma_learning_rate"),
+        cuda_graph=training.get("cuda_graph", True),
+        noise_seed=noise_seed,
+    )
+
+
 def run_training(
     specs: list[NetworkSpec],
     training: dict,
@@ -94,8 +122,7 @@ def run_training(
     dtype = DTYPES[training["dtype"]]
     wall_start = time.perf_counter()
 
-    train_data = load_mnist(mnist_dir, train=True, subset=training.get("train_subset"), dtype=dtype)
-    test_data = load_mnist(mnist_dir, train=False, subset=training.get("test_subset"), dtype=dtype)
+    train_data, test_data = load_training_data(training, mnist_dir, dtype)
     log(
         f"{len(specs)} network(s) on {device} ({training['dtype']}); "
         f"{len(train_data)} training and {len(test_data)} test examples"
@@ -119,14 +146,7 @@ def run_training(
         device=device,
         dtype=dtype,
     )
-    options = TrainOptions(
-        epochs=training["epochs"],
-        batch_size=training["batch_size"],
-        learning_rate=training["learning_rate"],
-        sigma_learning_rate=training.get("sigma_learning_rate"),
-        cuda_graph=training.get("cuda_graph", True),
-        noise_seed=noise_seed_for(specs),
-    )
+    options = train_options(training, noise_seed_for(specs))
     describe = [s.describe() for s in specs]
     checkpoint = out_dirs[0] / "checkpoint.pt"
     history = train(
@@ -144,12 +164,6 @@ def run_training(
     at_mean = evaluate(model, test_data, False, training["eval_batch_size"])
     rms = model.weight_sigma_rms().tolist()
     wall = time.perf_counter() - wall_start
-    versions = {
-        "efficient_synapses": __version__,
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "platform": platform.platform(),
-    }
     results = []
     with torch.no_grad():
         sigmas = model.sigmas()
@@ -173,7 +187,7 @@ def run_training(
                 "hyperparameters": dict(training),
                 "n_train": len(train_data),
                 "n_test": len(test_data),
-                "versions": versions,
+                "versions": versions(),
                 "history": history_to_json(history, i),
             }
             save_params(model, i, out / "params.pt")
@@ -186,3 +200,89 @@ def run_training(
             )
     checkpoint.unlink(missing_ok=True)
     return results
+
+
+def run_posterior_fit(
+    seed: int,
+    training: dict,
+    posterior: dict,
+    mnist_dir: str | Path,
+    out_dir: str | Path,
+    log=print,
+    threads: int | None = None,
+) -> dict:
+    """Variational posterior (Bayes by backprop) of the network ``training`` describes.
+
+    The same engine, initialisation (from ``seed``), data order and optimiser settings
+    as a training job; only the objective differs: the negative ELBO
+    (``VariationalObjective``). Writes ``posterior.pt`` (posterior mean μ and standard
+    deviation of every weight and bias, the layout of ``params.pt``) and ``metrics.json``
+    (ELBO per epoch, test accuracy, the prior, full settings).
+    """
+    if threads:
+        torch.set_num_threads(int(threads))
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(training["device"])
+    dtype = DTYPES[training["dtype"]]
+    wall_start = time.perf_counter()
+    train_data, test_data = load_training_data(training, mnist_dir, dtype)
+    model = StochasticMLP(
+        training["layer_sizes"],
+        noise=["heterogeneous"],  # a factorised Gaussian: one σ per weight
+        seeds=[seed],
+        mu_init_range=training["mu_init_range"],
+        sigma_init=training["sigma_init"],
+        dtype=dtype,
+        device=device,
+    )
+    scale = prior_scale(training, posterior)
+    objective = VariationalObjective(
+        posterior["prior"], scale, n_train=len(train_data), batch_size=training["batch_size"]
+    )
+    describe = f"posterior {posterior['prior']} prior scale={scale:.6g} seed={seed}"
+    log(
+        f"{describe}: layers {training['layer_sizes']} on {device} ({training['dtype']}); "
+        f"{len(train_data)} training and {len(test_data)} test examples"
+    )
+    options = train_options(training, seed)
+    checkpoint = out_dir / "checkpoint.pt"
+    history = train(
+        model, objective, train_data, options, [describe], checkpoint_path=checkpoint, log=log
+    )
+    eval_gen = torch.Generator(device=device).manual_seed(seed + 1)
+    sampled = evaluate(model, test_data, True, training["batch_size"], eval_gen)
+    at_mean = evaluate(model, test_data, False, training["eval_batch_size"])
+    # The epoch's mean minibatch loss estimates -ELBO x B/N; per datapoint: / B.
+    elbo = [-loss[0] / training["batch_size"] for loss in history.loss]
+    with torch.no_grad():
+        weight_sd = torch.cat([sw[0].flatten() for sw, _ in model.sigmas()]).double()
+    metrics = {
+        "seed": seed,
+        "layer_sizes": list(training["layer_sizes"]),
+        "prior": posterior["prior"],
+        "prior_scale": scale,
+        "elbo_per_datapoint": elbo,
+        "final_elbo_per_datapoint": elbo[-1],
+        "test_accuracy_sampled": sampled["accuracy"][0],
+        "test_accuracy_mean_weights": at_mean["accuracy"][0],
+        "test_cross_entropy_sampled": sampled["cross_entropy"][0],
+        "posterior_sd_median": weight_sd.median().item(),
+        "posterior_sd_rms": weight_sd.pow(2).mean().sqrt().item(),
+        "wall_seconds": time.perf_counter() - wall_start,
+        "device": str(device),
+        "hyperparameters": dict(training),
+        "n_train": len(train_data),
+        "n_test": len(test_data),
+        "versions": versions(),
+        "history": history_to_json(history, 0),
+    }
+    save_params(model, 0, out_dir / "posterior.pt")
+    dump_json(metrics, out_dir / "metrics.json")
+    log(
+        f"done {describe}: ELBO/datapoint {elbo[-1]:.4f}, sampled test acc "
+        f"{metrics['test_accuracy_sampled']:.4f}, median posterior sd "
+        f"{metrics['posterior_sd_median']:.4g}"
+    )
+    checkpoint.unlink(missing_ok=True)
+    return metrics

@@ -1,0 +1,270 @@
+"""Variational inference (Bayes by backprop): the negative ELBO and its terms.
+
+Terms are checked against torch.distributions; the whole objective, through the
+training engine, against the analytic mean-field posterior of a conjugate
+linear-Gaussian regression.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from efficient_synapses.costs import entropic_reliability_cost
+from efficient_synapses.data import Dataset
+from efficient_synapses.engine import TrainOptions, train
+from efficient_synapses.model import StochasticMLP
+from efficient_synapses.objectives import (
+    VariationalObjective,
+    expected_abs,
+    expected_neg_log_prior,
+    gaussian_entropy,
+    gaussian_performance_cost,
+)
+
+
+def _normal_samples(mu, sigma, n=400_000, seed=0):
+    gen = torch.Generator().manual_seed(seed)
+    return mu + sigma * torch.randn((n, *mu.shape), generator=gen, dtype=torch.float64)
+
+
+def test_expected_abs_is_the_folded_normal_mean():
+    mu = torch.tensor([0.0, 0.3, -1.2, 2.0], dtype=torch.float64)
+    sigma = torch.tensor([1.0, 0.5, 0.7, 0.1], dtype=torch.float64)
+    monte_carlo = _normal_samples(mu, sigma).abs().mean(0)
+    torch.testing.assert_close(expected_abs(mu, sigma), monte_carlo, rtol=5e-3, atol=2e-3)
+    # σ → 0: E|w| → |μ|, the magnitude cost of Eq. 3.
+    torch.testing.assert_close(expected_abs(mu, torch.full_like(mu, 1e-9)), mu.abs())
+    assert expected_abs(torch.zeros(1), torch.ones(1)).item() == pytest.approx(
+        math.sqrt(2 / math.pi)
+    )
+
+
+@pytest.mark.parametrize(
+    ("prior", "distribution"),
+    [
+        ("laplace", lambda b: torch.distributions.Laplace(0.0, b)),
+        ("gaussian", lambda b: torch.distributions.Normal(0.0, b)),
+    ],
+)
+def test_expected_negative_log_prior_matches_monte_carlo(prior, distribution):
+    mu = torch.tensor([0.0, 0.4, -0.9], dtype=torch.float64)
+    sigma = torch.tensor([0.3, 0.05, 0.6], dtype=torch.float64)
+    scale = 0.7
+    monte_carlo = -distribution(torch.tensor(scale, dtype=torch.float64)).log_prob(
+        _normal_samples(mu, sigma)
+    )
+    ours = expected_neg_log_prior(mu, sigma, prior, scale)
+    torch.testing.assert_close(ours, monte_carlo.mean(0), rtol=5e-3, atol=5e-3)
+
+
+def test_laplace_prior_is_the_magnitude_cost_plus_a_constant_eq40():
+    """With b = 1/λ and σ → 0: E[-log P(w)] = N ln(2/λ) + λ Σ|μ| (Eq. 39-40)."""
+    lam = 1e-2
+    mu = torch.tensor([0.5, -2.0, 0.0, 3.0], dtype=torch.float64)
+    ours = expected_neg_log_prior(mu, torch.full_like(mu, 1e-12), "laplace", 1 / lam).sum()
+    assert ours.item() == pytest.approx(4 * math.log(2 / lam) + lam * mu.abs().sum().item())
+
+
+def test_entropy_is_minus_the_entropic_reliability_cost_eq41():
+    sigma = torch.tensor([1e-3, 0.1, 1.0, 5.0], dtype=torch.float64)
+    reference = torch.distributions.Normal(torch.zeros_like(sigma), sigma).entropy()
+    torch.testing.assert_close(gaussian_entropy(sigma), reference)
+    torch.testing.assert_close(-gaussian_entropy(sigma).sum(), entropic_reliability_cost(sigma))
+
+
+def test_objective_terms_are_sums_with_the_b_over_n_convention():
+    """loss = Σ_minibatch NLL + (B/N)(E[-log P(w)] - H[Q]), with sums over every synapse."""
+    torch.manual_seed(0)
+    model = StochasticMLP([3, 4, 2], ["heterogeneous"], [0], sigma_init=0.1, dtype=torch.float64)
+    objective = VariationalObjective("gaussian", 2.0, n_train=50, batch_size=5)
+    x, y = torch.randn(5, 3, dtype=torch.float64), torch.tensor([0, 1, 1, 0, 1])
+    value = objective(model, x, y, torch.Generator().manual_seed(3))
+    params = [
+        (w[0], s[0])
+        for pair_w, pair_s in zip(model.means(), model.sigmas(), strict=True)
+        for w, s in zip(pair_w, pair_s, strict=True)
+    ]
+    mus = torch.cat([m.flatten() for m, _ in params])
+    sds = torch.cat([s.flatten() for _, s in params])
+    prior = -torch.distributions.Normal(0.0, 2.0).log_prob(mus).sum() + (sds**2).sum() / 8.0
+    entropy = torch.distributions.Normal(mus, sds).entropy().sum()
+    torch.testing.assert_close(value.parts["neg_log_prior"][0], prior)
+    torch.testing.assert_close(value.parts["entropy"][0], entropy)
+    expected = value.parts["performance"][0] + 5 / 50 * (prior - entropy)
+    torch.testing.assert_close(value.loss[0], expected)
+    assert value.correct is not None
+
+
+def test_vi_recovers_the_mean_field_posterior_of_a_conjugate_linear_gaussian_model():
+    """Mean-field optimum: posterior mean exact, 1/σ_i² = H_ii + 1/s_p² (Eq. 26 + prior)."""
+    n, d, noise_sd, prior_sd, k = 200, 4, 0.5, 1.0, 8
+    gen = torch.Generator().manual_seed(1)
+    scales = torch.linspace(0.3, 2.0, d, dtype=torch.float64)
+    x = torch.randn(n, d, generator=gen, dtype=torch.float64) * scales
+    w_true = torch.tensor([0.5, -1.0, 0.3, 0.8], dtype=torch.float64)
+    y = x @ w_true + 0.2 + noise_sd * torch.randn(n, generator=gen, dtype=torch.float64)
+    design = torch.cat([x, torch.ones(n, 1, dtype=torch.float64)], 1)  # the bias is a weight too
+    precision = (
+        design.T @ design / noise_sd**2 + torch.eye(d + 1, dtype=torch.float64) / prior_sd**2
+    )
+    posterior_mean = torch.linalg.solve(precision, design.T @ y / noise_sd**2)
+    mean_field_sd = precision.diagonal().rsqrt()
+
+    # k replicas (own initialisation, own noise) average out the noise of the optimiser.
+    model = StochasticMLP(
+        [d, 1], ["heterogeneous"] * k, list(range(k)), sigma_init=0.03, dtype=torch.float64
+    )
+    objective = VariationalObjective(
+        "gaussian", prior_sd, n, n, loss=gaussian_performance_cost(noise_sd)
+    )
+    train(model, objective, Dataset(x, y), TrainOptions(3000, n, 1e-2), log=lambda _: None)
+    with torch.no_grad():
+        sw, sb = model.sigmas()[0]
+        sd = torch.cat([sw[:, 0], sb], 1).mean(0)
+        mean = torch.cat([model.mu_w[0][:, 0], model.mu_b[0]], 1).mean(0)
+    torch.testing.assert_close(sd, mean_field_sd, rtol=0.1, atol=0.0)
+    assert ((mean - posterior_mean).abs() < 0.5 * mean_field_sd).all()
+    # Not the exact posterior's marginal sd: mean field under-estimates correlated weights.
+    exact_sd = torch.linalg.inv(precision).diagonal().sqrt()
+    assert (mean_field_sd <= exact_sd + 1e-12).all()
+
+
+# --- Figure 7, Appendix 5 and the bound: the analysis on synthetic inputs -------------
+
+
+def test_posterior_slope_recovers_a_planted_power_law_and_skips_inactive_synapses():
+    from efficient_synapses.posterior_analysis import active_synapses, posterior_slope_rows
+
+    rng = np.random.default_rng(0)
+    posterior_sd = np.exp(rng.normal(-3, 1, size=(20, 30)))
+    rho = 0.5
+    sigma = posterior_sd ** (2 / (rho + 2))  # σ² = (σ²_post)^(2/(ρ+2)), Eq. 54c
+    rate = np.ones(30)
+    rate[:5] = 0.0  # dead presynaptic units: their σ are anything
+    sigma[:, :5] = 1e3
+    active = active_synapses(rate, 20)
+    row = posterior_slope_rows(sigma, posterior_sd, active, {"rho_value": rho})
+    assert row["slope"] == pytest.approx(2 / (rho + 2))
+    assert row["analytic_slope"] == pytest.approx(0.8)
+    assert row["spearman_r"] == pytest.approx(1.0)
+    assert row["n_inactive"] == 100 and row["n_used"] == 500
+
+
+def test_presynaptic_rate_is_the_mean_relu_input_at_the_means(tmp_path):
+    from efficient_synapses.jobs import save_params
+    from efficient_synapses.posterior_analysis import load_params, presynaptic_rate
+
+    torch.manual_seed(0)
+    model = StochasticMLP([6, 5, 3], ["heterogeneous"], [0], mu_init_range=0.5)
+    x = torch.randn(50, 6)
+    with torch.no_grad():
+        direct = torch.relu(model.mu_w[0][0] @ x.T + model.mu_b[0][0, :, None]).mean(1)
+    save_params(model, 0, tmp_path / "params.pt")
+    params = load_params(tmp_path / "params.pt")
+    np.testing.assert_allclose(presynaptic_rate(params, x, 2, chunk=7), direct.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(presynaptic_rate(params, x, 1), x.mean(0).numpy(), rtol=1e-6)
+
+
+def test_bound_rows_hold_and_tighten_towards_rho_zero():
+    from efficient_synapses.costs import c_from_s
+    from efficient_synapses.posterior_analysis import bound_rows
+
+    sigma = np.geomspace(1e-4, 1.0, 50)
+    rho, s = 2.0, 0.01
+    rows = bound_rows(sigma, {"rho_value": rho, "c": c_from_s(s, rho)})
+    assert rows[0]["own_rho"] and rows[0]["s"] == pytest.approx(s)
+    assert all(r["bound_holds"] for r in rows)
+    gaps = [r["mean_gap"] for r in rows]
+    assert gaps == sorted(gaps, reverse=True) and gaps[-1] < 1e-2 * gaps[0]
+    # C_BI - C_VI by hand for one synapse (Eq. 41, 44).
+    one = bound_rows(np.array([0.1]), {"rho_value": rho, "c": c_from_s(s, rho)})[0]
+    c_vi = -0.5 * math.log(2 * math.pi * math.e * 0.1**2)
+    c_bi = ((s / 0.1) ** rho - 1) / rho - 0.5 * math.log(2 * math.pi * math.e * s**2)
+    assert one["C_VI"] == pytest.approx(c_vi) and one["C_BI"] == pytest.approx(c_bi)
+
+
+def test_per_synapse_bound_is_above_the_entropic_cost_and_tight_at_s_eq53():
+    from efficient_synapses.costs import biological_bound_per_synapse, entropic_cost_per_synapse
+
+    sigma = torch.tensor([0.01, 0.1, 1.0], dtype=torch.float64)
+    gap = biological_bound_per_synapse(sigma, 1.0, 0.1) - entropic_cost_per_synapse(sigma)
+    assert (gap >= 0).all() and gap[1] == pytest.approx(0.0, abs=1e-12)  # σ = s: Eq. 53
+
+
+def test_nohidden_rows_give_the_analytic_slopes_of_eq54():
+    from efficient_synapses.posterior_analysis import nohidden_rows
+
+    rng = np.random.default_rng(1)
+    rho = 2.0
+    x_squared = np.exp(rng.normal(0, 1, size=784))
+    hessian = np.exp(rng.normal(0, 0.3, size=(10, 784))) * x_squared
+    sigma_squared = (1e-3 / hessian) ** (2 / (rho + 2))  # Eq. 29
+    statistics = {
+        "sigma_squared_layer1": sigma_squared,
+        "input_sq_layer1": x_squared,
+        "learning_rate_minibatch_layer1": 1e-3 / np.sqrt(hessian),  # Eq. 7 with <g²> = H
+    }
+    rows = nohidden_rows(
+        statistics, hessian**-0.5, {"rho_value": rho}, "minibatch", "learning_rate"
+    )
+    fitted = {r["quantity"]: r for r in rows}
+    assert fitted["learning_rate"]["slope"] == pytest.approx(4 / (rho + 2))
+    assert fitted["posterior_variance"]["slope"] == pytest.approx(2 / (rho + 2))
+    # <x²> explains only part of H here, so its slope is near, not equal to, -2/(ρ+2).
+    assert fitted["input_sq"]["slope"] == pytest.approx(-2 / (rho + 2), abs=0.1)
+    for r in rows:
+        assert r["analytic_slope"] == pytest.approx(
+            {"learning_rate": 1.0, "input_sq": -0.5, "posterior_variance": 0.5}[r["quantity"]]
+        )
+
+
+# --- Appendix 4: the toy regression --------------------------------------------------
+
+
+def test_toy_data_are_seeded_and_cover_the_stated_intervals():
+    from efficient_synapses.toy_regression import make_data, true_function
+
+    intervals = [[-2.0, -1.2], [-0.5, 0.3]]
+    a = make_data(intervals, 200, 0.05, seed=3)
+    b = make_data(intervals, 200, 0.05, seed=3)
+    assert torch.equal(a.inputs, b.inputs) and torch.equal(a.labels, b.labels)
+    assert not torch.equal(a.inputs, make_data(intervals, 200, 0.05, seed=4).inputs)
+    x = a.inputs[:, 0].numpy()
+    inside = [(x >= low) & (x <= high) for low, high in intervals]
+    assert np.all(inside[0] | inside[1])
+    assert inside[0].sum() == 200 and inside[1].sum() == 200
+    for low, high in intervals:  # covered end to end, not just somewhere inside
+        chosen = x[(x >= low) & (x <= high)]
+        assert chosen.min() - low < 0.05 and high - chosen.max() < 0.05
+    residual = a.labels.numpy() - true_function(x)
+    assert abs(residual.std() - 0.05) < 0.01 and abs(residual.mean()) < 0.01
+
+
+def test_toy_fits_give_wider_predictions_away_from_the_data_for_vi():
+    from efficient_synapses.toy_regression import fit_toy_models
+
+    settings = {
+        "hidden_units": 20,
+        "noise_sd": 0.05,
+        "intervals": [[-2.0, -1.2], [-0.5, 0.3]],
+        "points_per_interval": 20,
+        "x_range": [-2.5, 1.0],
+        "s_values": [0.01],
+        "epochs": 600,
+        "learning_rate": 1e-2,
+        "sigma_init": 1e-2,
+        "predictive_samples": 100,
+        "seed": 0,
+    }
+    rows, arrays = fit_toy_models(
+        settings, ["1/2"], [0.5], "laplace", 1e4, 1e-4, log=lambda _: None
+    )
+    assert arrays["energy_mean"].shape == (1, 1, arrays["grid"].size)
+    vi = rows[0]
+    assert vi["fit"] == "variational Bayes"
+    assert vi["predictive_sd_unobserved"] > vi["predictive_sd_observed"]
+    assert np.all(np.isfinite(arrays["vi_mean"])) and np.all(arrays["vi_sd"] > 0)

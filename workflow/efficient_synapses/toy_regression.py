@@ -1,0 +1,164 @@
+"""Appendix 4 figure 1: predictive distributions of variational Bayes and of the overall cost.
+
+A network with one hidden layer of 20 ReLU units is fitted to targets
+y = f(x) + N(0, ε²), f(x) = x³ + 2x², observed only on some intervals of x, so that
+the fits must extrapolate in between and beyond. The performance cost is the
+Gaussian negative log-likelihood with the same ε (Eq. 19-20). Fitted:
+
+* variational Bayes: the negative ELBO (``VariationalObjective``), prior as for MNIST;
+* the overall cost (Eq. 2) with c = s^ρ/ρ (Eq. 48) for every ρ and every s,
+  heterogeneous noise: all of them at once, as one vectorised group of networks.
+
+Both go through the one training engine, full-batch. The predictive distribution of
+each fit is the distribution of network outputs f(x, w) under its weight noise
+w = μ + σξ (the paper: "the distribution of predictions induced by noisy weights"),
+summarised by its mean and standard deviation over ``predictive_samples`` draws.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+
+from .costs import c_from_s
+from .data import Dataset
+from .engine import TrainOptions, train
+from .model import StochasticMLP
+from .objectives import EnergyEfficientObjective, VariationalObjective, gaussian_performance_cost
+
+
+def true_function(x):
+    """f(x) = x³ + 2x² (Appendix 4 fig. 1)."""
+    return x**3 + 2.0 * x**2
+
+
+def make_data(
+    intervals: Sequence[Sequence[float]], points_per_interval: int, noise_sd: float, seed: int
+) -> Dataset:
+    """Inputs drawn uniformly in each interval, targets f(x) + N(0, noise_sd²); seeded.
+
+    Inputs (N, 1) sorted by x, targets (N,), both float64.
+    """
+    rng = np.random.default_rng(seed)
+    x = np.concatenate([rng.uniform(low, high, points_per_interval) for low, high in intervals])
+    x.sort()
+    y = true_function(x) + noise_sd * rng.standard_normal(x.size)
+    return Dataset(torch.from_numpy(x[:, None]), torch.from_numpy(y))
+
+
+@torch.no_grad()
+def predictive(
+    model: StochasticMLP, x: torch.Tensor, samples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and sd over ``samples`` weight draws of each network's output: (K, G) each."""
+    gen = torch.Generator().manual_seed(seed)
+    sigmas = model.sigmas()
+    draws = torch.stack(
+        [model(x, model.sample_weights(gen, sigmas=sigmas))[..., 0] for _ in range(samples)]
+    )
+    return draws.mean(0).numpy(), draws.std(0).numpy()
+
+
+def fit_toy_models(
+    settings: dict,
+    rhos: Sequence[str],
+    rho_values: Sequence[float],
+    prior: str,
+    prior_scale: float,
+    magnitude_lambda: float,
+    log: Callable[[str], None] = print,
+) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Fit variational Bayes and the overall cost for every (s, ρ); return rows and arrays.
+
+    ``settings`` is the ``toy_regression`` section of config.yaml. Arrays: the data
+    (``x``, ``y``), the grid and f on it, and per fit the predictive mean and sd
+    (``vi_mean``, ``vi_sd``; ``energy_mean``, ``energy_sd`` of shape (len(s), len(ρ), G)).
+    """
+    seed, noise_sd = int(settings["seed"]), float(settings["noise_sd"])
+    data = make_data(settings["intervals"], settings["points_per_interval"], noise_sd, seed)
+    n = len(data)
+    layers = [1, int(settings["hidden_units"]), 1]
+    likelihood = gaussian_performance_cost(noise_sd)
+    options = TrainOptions(
+        epochs=int(settings["epochs"]),
+        batch_size=n,  # full batch: the data set is small
+        learning_rate=float(settings["learning_rate"]),
+        noise_seed=seed,
+        log_every=max(1, int(settings["epochs"]) // 10),
+    )
+    grid = torch.linspace(*[float(v) for v in settings["x_range"]], 241, dtype=torch.float64)
+    samples = int(settings["predictive_samples"])
+
+    def network(count):
+        return StochasticMLP(
+            layers,
+            ["heterogeneous"] * count,
+            [seed] * count,  # every fit starts from the same μ
+            mu_init_range=1.0 / np.sqrt(layers[1]),
+            sigma_init=float(settings["sigma_init"]),
+            dtype=torch.float64,
+        )
+
+    vi = network(1)
+    vi_objective = VariationalObjective(prior, prior_scale, n, n, loss=likelihood)
+    log(f"variational Bayes, {prior} prior scale {prior_scale:g}, {n} data points")
+    vi_history = train(vi, vi_objective, data, options, ["variational Bayes"], log=log)
+
+    s_values = [float(s) for s in settings["s_values"]]
+    specs = [(s, rho, r) for s in s_values for rho, r in zip(rhos, rho_values, strict=True)]
+    energy = network(len(specs))
+    energy_objective = EnergyEfficientObjective(
+        c=[c_from_s(s, r) for s, _, r in specs],
+        rho=[r for _, _, r in specs],
+        magnitude_lambda=magnitude_lambda,
+        n_train=n,
+        batch_size=n,
+        dtype=torch.float64,
+        loss=likelihood,
+    )
+    describe = [f"overall cost s={s:g} rho={rho} c={c_from_s(s, r):.4g}" for s, rho, r in specs]
+    energy_history = train(energy, energy_objective, data, options, describe, log=log)
+
+    x = grid[:, None]
+    vi_mean, vi_sd = predictive(vi, x, samples, seed + 1)
+    energy_mean, energy_sd = predictive(energy, x, samples, seed + 2)
+    shape = (len(s_values), len(rhos), grid.numel())
+    arrays = {
+        "x": data.inputs[:, 0].numpy(),
+        "y": data.labels.numpy(),
+        "grid": grid.numpy(),
+        "f_grid": true_function(grid).numpy(),
+        "intervals": np.asarray(settings["intervals"], float),
+        "vi_mean": vi_mean[0],
+        "vi_sd": vi_sd[0],
+        "energy_mean": energy_mean.reshape(shape),
+        "energy_sd": energy_sd.reshape(shape),
+        "s_values": np.asarray(s_values),
+        "rho": np.asarray([str(r) for r in rhos]),
+        "noise_sd": np.asarray(noise_sd),
+    }
+    observed = np.zeros(grid.numel(), bool)
+    for low, high in settings["intervals"]:
+        observed |= (arrays["grid"] >= low) & (arrays["grid"] <= high)
+    arrays["observed"] = observed
+
+    def summary(fit, s, rho, c, k, mean, sd, history):
+        return {
+            "fit": fit,
+            "s": s,
+            "rho": rho,
+            "c": c,
+            "final_loss": history.loss[-1][k],
+            "rmse_to_f": float(np.sqrt(np.mean((mean[k] - arrays["f_grid"]) ** 2))),
+            "predictive_sd_observed": float(np.mean(sd[k][observed])),
+            "predictive_sd_unobserved": float(np.mean(sd[k][~observed])),
+        }
+
+    nan = float("nan")
+    rows = [summary("variational Bayes", nan, "", nan, 0, vi_mean, vi_sd, vi_history)]
+    for k, (s, rho, r) in enumerate(specs):
+        c = c_from_s(s, r)
+        rows.append(summary("overall cost", s, rho, c, k, energy_mean, energy_sd, energy_history))
+    return rows, arrays
