@@ -1,7 +1,8 @@
 # Signatures of Bayesian inference emerge from energy-efficient synapses
 # (Malkin, O'Donnell, Houghton & Aitchison, eLife 2024), as a workflow.
 #
-#   data -> train (one job per noise, rho, c, seed) -> tables -> figures
+#   data -> train (one job per noise, rho, c, seed) -> synapse statistics
+#   -> variational posterior -> experimental data -> tables -> figures -> claims
 #
 # Run `snakemake --cores all` for the paper settings (config.yaml), or
 # `snakemake --profile profiles/quick` for a reduced run on a laptop CPU.
@@ -20,9 +21,12 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/curvature.smk"
+include: "workflow/rules/posterior.smk"
+include: "workflow/rules/experimental.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/claims.smk"
 include: "workflow/rules/benchmark.smk"
-
 
 rule all:
     default_target: True

@@ -50,6 +50,10 @@ def test_sweep_has_every_combination(config):
         (("sweep", "noise"), ["heterogenous"], "heterogenous"),
         (("sweep", "rho"), ["two"], "two"),
         (("training", "learning_rate"), -1.0, "learning_rate"),
+        (("posterior", "prior"), "cauchy", "cauchy"),
+        (("curvature", "gradient"), "per_example", "per_example"),
+        (("experimental", "ko_normalisation"), "sd", "ko_normalisation"),
+        (("claims", "slope_tolerance"), 0, "slope_tolerance"),
     ],
 )
 def test_invalid_value_is_named(config, schema, path, value, named):
@@ -75,6 +79,30 @@ def test_inconsistent_config_is_named(config):
     bad["sweep"]["log10_c"] = {"start": 2, "stop": 1, "step": 0.5}
     with pytest.raises(ConfigError, match="log10_c"):
         check_config(bad)
+    bad = copy.deepcopy(config)
+    bad["training"]["magnitude_lambda"] = 0.0  # the Laplace prior's scale 1/λ is then infinite
+    with pytest.raises(ConfigError, match="magnitude_lambda"):
+        check_config(bad)
+    bad = copy.deepcopy(config)
+    bad["posterior"]["layer"] = 4
+    with pytest.raises(ConfigError, match="posterior.layer"):
+        check_config(bad)
+    bad = copy.deepcopy(config)
+    bad["toy_regression"]["intervals"] = [[0.5, -0.5]]
+    with pytest.raises(ConfigError, match="toy_regression.intervals"):
+        check_config(bad)
+
+
+def test_every_stage_lists_its_networks_once(config):
+    from efficient_synapses.config import training_groups, training_networks
+
+    networks = training_networks(config)
+    keys = [tuple(sorted(n.items())) for n in networks]
+    assert len(keys) == len(set(keys))
+    assert networks[: len(sweep_networks(config))] == sweep_networks(config)
+    grouped = dict(config, training=dict(config["training"], group_size=7))
+    groups = training_groups(grouped)
+    assert [n for g in groups for n in g] == networks and max(map(len, groups)) == 7
 
 
 def _snakemake(project_root, *args, cwd=None):
@@ -99,9 +127,16 @@ def test_dry_run_of_paper_config_schedules_full_sweep(project_root, config):
         str(project_root),
     )
     assert result.returncode == 0, result.stderr + result.stdout
-    match = re.search(r"^train_network\s+(\d+)$", result.stdout + result.stderr, re.M)
-    assert match, result.stdout
-    assert int(match.group(1)) == 4 * 30 * 2 * len(config["sweep"]["seeds"])
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout + result.stderr, re.M))
+    seeds = len(config["sweep"]["seeds"])
+    sweep = 4 * 30 * 2 * seeds  # Figures 2 and 3: ρ x c x noise setting x seed
+    # Figure 5 / Appendix 6 (3 c factors) and Figure 7 (3 c factors): 4 ρ each, not in the grid.
+    others = (3 + 3) * 4 * seeds
+    assert int(counts["train_network"]) == sweep + others
+    assert len(sweep_networks(config)) == sweep
+    assert int(counts["extract_statistics"]) == 3 * 4 * seeds
+    assert int(counts["fit_posterior"]) == 2 * seeds  # two architectures
+    assert int(counts["train_network_nohidden"]) == 4 * seeds
 
 
 def test_bad_config_stops_the_workflow_with_the_key_named(project_root, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+from .costs import c_from_s
 from .labels import c_label, parse_rho, rho_label
 
 
@@ -35,6 +36,22 @@ def check_config(config: dict) -> None:
         except ValueError as err:
             raise ConfigError(f"sweep.rho: {err}") from err
     c_grid(config["sweep"]["log10_c"])
+    sizes = config["nohidden"]["layer_sizes"]
+    if sizes != [784, 10]:
+        raise ConfigError(f"nohidden.layer_sizes must be [784, 10] (no hidden layer), got {sizes}")
+    prior_scale(training, config["posterior"])
+    layers = len(training["layer_sizes"]) - 1
+    if not 1 <= config["posterior"]["layer"] <= layers:
+        raise ConfigError(
+            f"posterior.layer is {config['posterior']['layer']}, but training.layer_sizes "
+            f"has layers 1 to {layers}"
+        )
+    toy = config["toy_regression"]
+    for low, high in toy["intervals"]:
+        if not low < high:
+            raise ConfigError(f"toy_regression.intervals: [{low}, {high}] is empty")
+    if not toy["x_range"][0] < toy["x_range"][1]:
+        raise ConfigError(f"toy_regression.x_range {toy['x_range']} is empty")
     n_train = training["train_subset"] or 60000
     if training["batch_size"] > n_train:
         raise ConfigError(
@@ -55,12 +72,97 @@ def sweep_networks(config: dict) -> list[dict[str, str]]:
     ]
 
 
-def sweep_groups(config: dict) -> list[list[dict[str, str]]]:
-    """The sweep split into training groups of ``training.group_size`` networks.
+def networks_at_s(
+    config: dict, s: float, c_factors, noise: str, seeds=None, rhos=None
+) -> list[dict]:
+    """Networks trained with c = s^ρ/ρ (Eq. 48) times each factor, for every ρ and seed.
 
-    Consecutive networks of the sweep (same noise setting and ρ, neighbouring c,
-    all seeds) share a group, so a group's networks take similar time per step.
+    Each entry holds the path wildcards (``wildcards``) and the identifying columns of
+    the tables built from these networks.
+    """
+    seeds = config["sweep"]["seeds"] if seeds is None else seeds
+    rhos = config["sweep"]["rho"] if rhos is None else rhos
+    networks = []
+    for rho in rhos:
+        rho_value = float(parse_rho(rho))
+        for factor in c_factors:
+            c = c_label(c_from_s(s, rho_value) * factor)
+            for seed in seeds:
+                networks.append(
+                    {
+                        "wildcards": {
+                            "noise": noise,
+                            "rho": rho_label(rho),
+                            "c": c,
+                            "seed": str(seed),
+                        },
+                        "noise": noise,
+                        "rho": str(parse_rho(rho)),
+                        "rho_value": rho_value,
+                        "c_factor": float(factor),
+                        "c": float(c),
+                        "seed": int(seed),
+                    }
+                )
+    return networks
+
+
+def curvature_networks(config: dict, c_factors=None, seeds=None) -> list[dict]:
+    """Networks of Figure 5 and Appendix 6: s = curvature.s, every c factor (or those given)."""
+    section = config["curvature"]
+    factors = section["c_factors"] if c_factors is None else c_factors
+    return networks_at_s(config, section["s"], factors, section["noise"], seeds)
+
+
+def posterior_networks(config: dict, seeds=None) -> list[dict]:
+    """Networks of Figure 7: heterogeneous noise, c = 10^(-2ρ)/ρ (s = 0.01) times the factors."""
+    section = config["posterior"]
+    factors = [10.0**k for k in section["log10_c_factors"]]
+    return networks_at_s(config, section["s"], factors, "heterogeneous", seeds)
+
+
+def nohidden_networks(config: dict, seeds=None) -> list[dict]:
+    """Networks of Appendix 5 (no hidden layer): c = s^ρ/ρ, heterogeneous noise, every ρ."""
+    section = config["nohidden"]
+    return networks_at_s(config, section["s"], [1.0], "heterogeneous", seeds)
+
+
+def training_networks(config: dict) -> list[dict[str, str]]:
+    """Wildcards of every network of the paper's architecture that the workflow trains.
+
+    The Figure 2/3 sweep first, then those of Figures 5, 7 and Appendix 6 not already in
+    it; no network twice.
+    """
+    seen, out = set(), []
+    extra = [n["wildcards"] for n in curvature_networks(config) + posterior_networks(config)]
+    for wildcards in sweep_networks(config) + extra:
+        key = tuple(sorted(wildcards.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(wildcards)
+    return out
+
+
+def training_groups(config: dict) -> list[list[dict[str, str]]]:
+    """Every network of :func:`training_networks` in groups of ``training.group_size``.
+
+    Consecutive networks (same noise setting and ρ, neighbouring c, all seeds) share a
+    group, so a group's networks take similar time per step.
     """
     size = config["training"]["group_size"]
-    networks = sweep_networks(config)
+    networks = training_networks(config)
     return [networks[i : i + size] for i in range(0, len(networks), size)]
+
+
+def prior_scale(training: dict, posterior: dict) -> float:
+    """Scale of the variational prior: 1/λ for the Laplace prior of the magnitude cost
+    (Eq. 38-40), or the standard deviation of the Gaussian prior."""
+    if posterior["prior"] == "laplace":
+        lam = training["magnitude_lambda"]
+        if not lam > 0:
+            raise ConfigError(
+                "posterior.prior is laplace with scale 1/training.magnitude_lambda, but "
+                f"training.magnitude_lambda is {lam!r}; set it > 0 or use the gaussian prior"
+            )
+        return 1.0 / lam
+    return float(posterior["gaussian_prior_sd"])

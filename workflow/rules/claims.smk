@@ -4,11 +4,18 @@
 rule tabulate_claims:
     input:
         training="results/tables/training.csv",
+        curvature="results/tables/curvature.csv",
+        fisher_vs_hessian="results/tables/fisher_vs_hessian.csv",
+        experimental="results/tables/experimental.csv",
+        posterior_slopes="results/tables/posterior_slopes.csv",
+        nohidden_slopes="results/tables/nohidden_slopes.csv",
+        elbo_bound="results/tables/elbo_bound.csv",
     output:
         csv=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
         md="results/claims.md",
     params:
         criteria=config["claims"],
+        gradient=CURVATURE["gradient"],
     log:
         "results/logs/tabulate_claims.log",
     conda:

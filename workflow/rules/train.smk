@@ -1,8 +1,6 @@
 # Training: one job per (noise setting, rho, c, seed), or, with
-# training.group_size > 1, one job per group of sweep networks trained together
-# in one process (each still writes its own files); tables of their metrics.
-
-TRAINING_PARAMS = {k: v for k, v in config["training"].items() if k != "group_size"}
+# training.group_size > 1, one job per group of networks trained together in one
+# process (each still writes its own files); the table of the sweep's metrics.
 
 
 rule train_network:
@@ -25,10 +23,11 @@ rule train_network:
         "../scripts/train_network.py"
 
 
-# Group rules have no wildcards, so Snakemake prefers them to train_network for
-# the sweep's files; networks outside the sweep still train one per job.
+# Group rules have no wildcards, so Snakemake prefers them to train_network for the
+# files of every network of this architecture that the workflow needs (Figures 2, 3,
+# 5, 7, Appendix 6).
 if config["training"]["group_size"] > 1:
-    for group_index, members in enumerate(sweep_groups(config)):
+    for group_index, members in enumerate(training_groups(config)):
 
         rule:
             name:

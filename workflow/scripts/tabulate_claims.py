@@ -7,11 +7,12 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 
 import pandas as pd
 
-from efficient_synapses.claims import claims_markdown, claims_table, training_claims
+from efficient_synapses.claims import all_claims, claims_markdown, claims_table
 from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]) as log:
-    results = training_claims(pd.read_csv(snakemake.input.training), snakemake.params.criteria)
+    tables = {name: pd.read_csv(path) for name, path in snakemake.input.items()}
+    results = all_claims(tables, snakemake.params.criteria, snakemake.params.gradient)
     table = claims_table(results)
     table.to_csv(snakemake.output.csv, index=False)
     Path(snakemake.output.md).write_text(claims_markdown(table))

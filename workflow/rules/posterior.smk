@@ -1,0 +1,216 @@
+# Variational posterior (Bayes by backprop) and what it is compared with: Figure 7,
+# Appendix 4 figure 1 (toy regression), Appendix 5 figure 1 (no hidden layer) and
+# the bound C_BI >= C_VI (Appendix 4, Eq. 41-53).
+#
+#   fit_posterior (one job per architecture and seed) ─┬► compare_posterior ► plot_fig7
+#   train_network (Fig. 7 networks) ───────────────────┘
+#   train_network_nohidden ► extract_statistics_nohidden ┬► analyse_nohidden ► plot_figA5_1
+#   fit_posterior (nohidden) ────────────────────────────┘
+#   fit_toy_regression ► plot_figA4_1;   trained networks ► tabulate_bound
+#
+# Paths (in addition to the scheme in common.smk):
+#   results/posterior/{arch}/seed{seed}/posterior.pt, metrics.json   arch: mlp | nohidden
+#   results/nohidden/train/..., results/nohidden/curvature/...       as results/train, results/curvature
+#   results/posterior/fig7.npz, results/tables/posterior_slopes.csv
+#   results/nohidden/figA5_1.npz, results/tables/nohidden_slopes.csv
+#   results/toy/figA4_1.npz, results/tables/toy_regression.csv
+#   results/tables/elbo_bound.csv
+
+
+rule fit_posterior:
+    input:
+        mnist=rules.download_mnist.output,
+    output:
+        posterior=f"{POSTERIOR_DIR}/posterior.pt",
+        metrics=f"{POSTERIOR_DIR}/metrics.json",
+    params:
+        training=lambda wildcards: TRAINING_PARAMS | {"layer_sizes": ARCHITECTURES[wildcards.arch]},
+        posterior=POSTERIOR,
+    log:
+        "results/logs/fit_posterior/{arch}/seed{seed}.log",
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=lambda wildcards, attempt: 120 * attempt,
+    conda:
+        "../../envs/pytorch.yaml"
+    script:
+        "../scripts/fit_posterior.py"
+
+
+rule compare_posterior:
+    input:
+        params=[f"{TRAIN_DIR}/params.pt".format(**n["wildcards"]) for n in FIG7_NETWORKS],
+        posterior=expand(f"{POSTERIOR_DIR}/posterior.pt", arch="mlp", seed=SEEDS),
+        mnist=rules.download_mnist.output,
+    output:
+        arrays="results/posterior/fig7.npz",
+        table="results/tables/posterior_slopes.csv",
+    params:
+        networks=[table_columns(n) for n in FIG7_NETWORKS],
+        seeds=SEEDS,
+        layer=POSTERIOR["layer"],
+        scatter_points=POSTERIOR["scatter_points"],
+        train_subset=config["training"]["train_subset"],
+    log:
+        "results/logs/compare_posterior.log",
+    resources:
+        mem_mb=4000,
+        runtime=15,
+    conda:
+        "../../envs/pytorch.yaml"
+    script:
+        "../scripts/compare_posterior.py"
+
+
+use rule train_network as train_network_nohidden with:
+    output:
+        params=f"{NOHIDDEN_TRAIN_DIR}/params.pt",
+        metrics=f"{NOHIDDEN_TRAIN_DIR}/metrics.json",
+    params:
+        training=TRAINING_PARAMS | {"layer_sizes": ARCHITECTURES["nohidden"]},
+    log:
+        "results/logs/train_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.log",
+
+
+use rule extract_statistics as extract_statistics_nohidden with:
+    input:
+        params=f"{NOHIDDEN_TRAIN_DIR}/params.pt",
+        mnist=rules.download_mnist.output,
+    output:
+        statistics=f"{NOHIDDEN_CURVATURE_DIR}/statistics.npz",
+        summary=f"{NOHIDDEN_CURVATURE_DIR}/summary.json",
+    params:
+        training=TRAINING_PARAMS | {"layer_sizes": ARCHITECTURES["nohidden"]},
+        curvature=CURVATURE_EXTRACTION | {"exact_hessian_layers": [1]},
+    log:
+        "results/logs/extract_statistics_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.log",
+
+
+rule analyse_nohidden:
+    input:
+        statistics=[
+            f"{NOHIDDEN_CURVATURE_DIR}/statistics.npz".format(**n["wildcards"])
+            for n in NOHIDDEN_NETWORKS
+        ],
+        posterior=expand(f"{POSTERIOR_DIR}/posterior.pt", arch="nohidden", seed=SEEDS),
+    output:
+        arrays="results/nohidden/figA5_1.npz",
+        table="results/tables/nohidden_slopes.csv",
+    params:
+        networks=[table_columns(n) for n in NOHIDDEN_NETWORKS],
+        seeds=SEEDS,
+        gradient=CURVATURE["gradient"],
+        learning_rate=CURVATURE["learning_rate"],
+        scatter_points=POSTERIOR["scatter_points"],
+    log:
+        "results/logs/analyse_nohidden.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/pytorch.yaml"
+    script:
+        "../scripts/analyse_nohidden.py"
+
+
+rule fit_toy_regression:
+    output:
+        arrays="results/toy/figA4_1.npz",
+        table="results/tables/toy_regression.csv",
+    params:
+        settings=config["toy_regression"],
+        rho=config["sweep"]["rho"],
+        prior=POSTERIOR["prior"],
+        prior_scale=prior_scale(config["training"], POSTERIOR),
+        magnitude_lambda=config["training"]["magnitude_lambda"],
+    log:
+        "results/logs/fit_toy_regression.log",
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=lambda wildcards, attempt: 30 * attempt,
+    conda:
+        "../../envs/pytorch.yaml"
+    script:
+        "../scripts/fit_toy_regression.py"
+
+
+rule tabulate_bound:
+    input:
+        [n["params_path"] for n in BOUND_NETWORKS],
+    output:
+        "results/tables/elbo_bound.csv",
+    params:
+        networks=[table_columns(n) | {"stage": n["stage"]} for n in BOUND_NETWORKS],
+    log:
+        "results/logs/tabulate_bound.log",
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    conda:
+        "../../envs/pytorch.yaml"
+    script:
+        "../scripts/tabulate_bound.py"
+
+
+rule plot_fig7:
+    input:
+        arrays="results/posterior/fig7.npz",
+        table="results/tables/posterior_slopes.csv",
+    output:
+        pdf=report(figure_files("fig7")[0], caption="../report/fig7.rst", category="Figure 7"),
+        png=report(figure_files("fig7")[1], caption="../report/fig7.rst", category="Figure 7"),
+    log:
+        "results/logs/plot_fig7.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/plot_fig7.py"
+
+
+rule plot_figA5_1:
+    input:
+        arrays="results/nohidden/figA5_1.npz",
+        table="results/tables/nohidden_slopes.csv",
+        experimental="results/experimental/fig6_statistics.csv",
+    output:
+        pdf=report(
+            figure_files("figA5_1")[0], caption="../report/figA5_1.rst", category="Appendix 5"
+        ),
+        png=report(
+            figure_files("figA5_1")[1], caption="../report/figA5_1.rst", category="Appendix 5"
+        ),
+    log:
+        "results/logs/plot_figA5_1.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/plot_figA5_1.py"
+
+
+rule plot_figA4_1:
+    input:
+        "results/toy/figA4_1.npz",
+    output:
+        pdf=report(
+            figure_files("figA4_1")[0], caption="../report/figA4_1.rst", category="Appendix 4"
+        ),
+        png=report(
+            figure_files("figA4_1")[1], caption="../report/figA4_1.rst", category="Appendix 4"
+        ),
+    log:
+        "results/logs/plot_figA4_1.log",
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/analysis.yaml"
+    script:
+        "../scripts/plot_figA4_1.py"

@@ -1,0 +1,20 @@
+"""Figure 1: binomial PSP distributions and the four reliability-cost exponents, fitted."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
+
+import numpy as np
+import pandas as pd
+
+from efficient_synapses.logs import log_to
+from efficient_synapses.quantal import figure1_data
+
+with log_to(snakemake.log[0]) as log:
+    rows, arrays = figure1_data()
+    np.savez(snakemake.output.arrays, **arrays)
+    table = pd.DataFrame(rows)
+    table.to_csv(snakemake.output.exponents, index=False)
+    for row in table.itertuples():
+        log(f"{row.quantity}: {row.value:.6f} ({row.notes})")

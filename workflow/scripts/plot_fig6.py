@@ -1,0 +1,17 @@
+"""Figure 6: draw the experimental data, fits and intervals from saved numbers."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
+
+import numpy as np
+import pandas as pd
+
+from efficient_synapses.figures.experimental import plot_fig6
+from efficient_synapses.logs import log_to
+
+with log_to(snakemake.log[0]):
+    statistics = pd.read_csv(snakemake.input.statistics)
+    with np.load(snakemake.input.arrays) as arrays:
+        plot_fig6(dict(arrays), statistics, snakemake.output.pdf, snakemake.output.png)
