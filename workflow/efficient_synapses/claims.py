@@ -493,12 +493,14 @@ def claims_table(results: list[ClaimResult]) -> pd.DataFrame:
 
 def claims_markdown(table: pd.DataFrame) -> str:
     """The claims table as Markdown, one row per claim and scope."""
-    header = "| claim | figure | scope | quantity | value ± sd (seeds) | criterion | verdict |"
+    header = "| claim | figure | scope | quantity | value ± sd over seeds | criterion | verdict |"
     lines = [header, "|---|---|---|---|---|---|---|"]
     for r in table.itertuples():
         spread = "" if not math.isfinite(r.spread) else f" ± {r.spread:.3g}"
+        seeds = f" ({r.n_seeds} seeds)" if r.n_seeds > 0 else ""
+        value = f"{r.value:.3g}" if math.isfinite(r.value) else "undefined"
         lines.append(
             f"| {r.statement} | {r.figure} | {r.scope} | {r.quantity} | "
-            f"{r.value:.3g}{spread} ({r.n_seeds}) | {r.criterion} | {r.verdict} |"
+            f"{value}{spread}{seeds} | {r.criterion} | {r.verdict} |"
         )
     return "\n".join(lines) + "\n"
