@@ -139,3 +139,21 @@ def test_claims_table_has_a_verdict_for_every_claim(tiny_run):
     assert (claims.loc[claims["value"].isna(), "verdict"] == "FAIL").all()
     assert set(claims["verdict"]) <= {"pass", "FAIL"}
     assert (tiny_run / "results" / "claims.md").read_text().count("\n") == len(claims) + 2
+
+
+def test_report_holds_every_figure_the_claims_and_the_configuration(tiny_run):
+    report = tiny_run / "report.html"
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--profile", "profiles/tiny", "--report", str(report)],
+        cwd=tiny_run,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "ERROR" not in result.stderr, result.stderr[-3000:]  # e.g. broken caption markup
+    html = report.read_text(errors="replace")
+    for name in [*FIGURES, "claims.csv", "configuration.yaml", "elbo_bound.csv"]:
+        assert name in html, name
+    configuration = yaml.safe_load((tiny_run / "results" / "configuration.yaml").read_text())
+    assert configuration["training"]["train_subset"] == 400  # the tiny preset's override

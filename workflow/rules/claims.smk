@@ -25,3 +25,25 @@ rule tabulate_claims:
         runtime=10,
     script:
         "../scripts/tabulate_claims.py"
+
+
+# The configuration this run resolved (config.yaml plus profile overrides and --config),
+# so that the report says exactly which settings produced its numbers.
+rule record_configuration:
+    output:
+        report(
+            "results/configuration.yaml",
+            caption="../report/configuration.rst",
+            category="Configuration",
+        ),
+    params:
+        configuration=config,
+    log:
+        "results/logs/record_configuration.log",
+    conda:
+        "../../envs/analysis.yaml"
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/record_configuration.py"

@@ -160,5 +160,6 @@ def all_targets():
         *TABLES,
         "results/claims.csv",
         "results/claims.md",
+        "results/configuration.yaml",
         *[path for name in FIGURES for path in figure_files(name)],
     ]

@@ -39,7 +39,9 @@ rule tabulate_curvature:
     input:
         [n["path"] for n in curvature_statistics()],
     output:
-        "results/tables/curvature.csv",
+        report(
+            "results/tables/curvature.csv", caption="../report/table_curvature.rst", category="Tables"
+        ),
     params:
         networks=curvature_statistics(),
     log:
@@ -57,7 +59,9 @@ rule tabulate_fisher_vs_hessian:
     input:
         [n["path"] for n in curvature_statistics()],
     output:
-        "results/tables/fisher_vs_hessian.csv",
+        report(
+            "results/tables/fisher_vs_hessian.csv", caption="../report/table_fisher_vs_hessian.rst", category="Tables"
+        ),
     params:
         networks=curvature_statistics(),
     log:

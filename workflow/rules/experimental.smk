@@ -18,7 +18,9 @@ rule analyse_experimental:
         ko="results/data/experimental/ko2013.csv",
     output:
         statistics="results/experimental/fig6_statistics.csv",
-        excluded="results/tables/experimental_excluded.csv",
+        excluded=report(
+            "results/tables/experimental_excluded.csv", caption="../report/table_experimental_excluded.rst", category="Tables"
+        ),
         arrays="results/experimental/fig6.npz",
     params:
         resamples=EXPERIMENTAL["bootstrap_resamples"],
@@ -72,7 +74,9 @@ rule tabulate_experimental:
         fig4="results/schematic/fig4_costs.csv",
         fig6="results/experimental/fig6_statistics.csv",
     output:
-        "results/tables/experimental.csv",
+        report(
+            "results/tables/experimental.csv", caption="../report/table_experimental.rst", category="Tables"
+        ),
     log:
         "results/logs/tabulate_experimental.log",
     conda:

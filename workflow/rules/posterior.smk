@@ -45,7 +45,9 @@ rule compare_posterior:
         mnist=rules.download_mnist.output,
     output:
         arrays="results/posterior/fig7.npz",
-        table="results/tables/posterior_slopes.csv",
+        table=report(
+            "results/tables/posterior_slopes.csv", caption="../report/table_posterior_slopes.rst", category="Tables"
+        ),
     params:
         networks=[table_columns(n) for n in FIG7_NETWORKS],
         seeds=SEEDS,
@@ -96,7 +98,9 @@ rule analyse_nohidden:
         posterior=expand(f"{POSTERIOR_DIR}/posterior.pt", arch="nohidden", seed=SEEDS),
     output:
         arrays="results/nohidden/figA5_1.npz",
-        table="results/tables/nohidden_slopes.csv",
+        table=report(
+            "results/tables/nohidden_slopes.csv", caption="../report/table_nohidden_slopes.rst", category="Tables"
+        ),
     params:
         networks=[table_columns(n) for n in NOHIDDEN_NETWORKS],
         seeds=SEEDS,
@@ -117,7 +121,9 @@ rule analyse_nohidden:
 rule fit_toy_regression:
     output:
         arrays="results/toy/figA4_1.npz",
-        table="results/tables/toy_regression.csv",
+        table=report(
+            "results/tables/toy_regression.csv", caption="../report/table_toy_regression.rst", category="Tables"
+        ),
     params:
         settings=config["toy_regression"],
         rho=config["sweep"]["rho"],
@@ -140,7 +146,9 @@ rule tabulate_bound:
     input:
         [n["params_path"] for n in BOUND_NETWORKS],
     output:
-        "results/tables/elbo_bound.csv",
+        report(
+            "results/tables/elbo_bound.csv", caption="../report/table_elbo_bound.rst", category="Tables"
+        ),
     params:
         networks=[table_columns(n) | {"stage": n["stage"]} for n in BOUND_NETWORKS],
     log:

@@ -56,7 +56,9 @@ rule aggregate_training:
     input:
         sweep_metrics(),
     output:
-        "results/tables/training.csv",
+        report(
+            "results/tables/training.csv", caption="../report/table_training.rst", category="Tables"
+        ),
     log:
         "results/logs/aggregate_training.log",
     conda:
