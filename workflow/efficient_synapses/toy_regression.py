@@ -96,6 +96,7 @@ def fit_toy_models(
             layers,
             ["heterogeneous"] * count,
             [seed] * count,  # every fit starts from the same μ
+            # μ ~ U(±1/√H): the usual scale for H hidden units on a one-dimensional input.
             mu_init_range=1.0 / np.sqrt(layers[1]),
             sigma_init=float(settings["sigma_init"]),
             dtype=torch.float64,

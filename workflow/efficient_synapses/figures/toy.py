@@ -7,6 +7,8 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..costs import c_from_s
+from ..labels import parse_rho
 from .style import NOISE_COLOURS, apply_style, rho_title, save_figure
 
 VI_COLOUR = "#4a6fa5"
@@ -46,7 +48,7 @@ def plot_toy_regression(arrays: Mapping[str, np.ndarray], pdf: str, png: str) ->
         for j, rho in enumerate(rhos):
             ax = fig.add_subplot(grid[i, j + 1], sharex=first, sharey=first)
             first = first or ax
-            c = float(s) ** float(_fraction(rho)) / float(_fraction(rho))
+            c = c_from_s(float(s), float(parse_rho(rho)))
             title = ("(b) overall cost\n" if i == 0 and j == 0 else "") + (
                 f"{rho_title(rho)}\n" if i == 0 else ""
             )
@@ -70,9 +72,3 @@ def plot_toy_regression(arrays: Mapping[str, np.ndarray], pdf: str, png: str) ->
         fontsize=7,
     )
     save_figure(fig, pdf, png)
-
-
-def _fraction(rho: str) -> float:
-    from ..labels import parse_rho
-
-    return float(parse_rho(rho))
