@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from efficient_synapses.costs import entropic_reliability_cost
+from efficient_synapses.costs import entropic_cost_per_synapse, entropic_reliability_cost
 from efficient_synapses.data import Dataset
 from efficient_synapses.engine import TrainOptions, train
 from efficient_synapses.model import StochasticMLP
@@ -21,7 +21,6 @@ from efficient_synapses.objectives import (
     VariationalObjective,
     expected_abs,
     expected_neg_log_prior,
-    gaussian_entropy,
     gaussian_performance_cost,
 )
 
@@ -72,8 +71,9 @@ def test_laplace_prior_is_the_magnitude_cost_plus_a_constant_eq40():
 def test_entropy_is_minus_the_entropic_reliability_cost_eq41():
     sigma = torch.tensor([1e-3, 0.1, 1.0, 5.0], dtype=torch.float64)
     reference = torch.distributions.Normal(torch.zeros_like(sigma), sigma).entropy()
-    torch.testing.assert_close(gaussian_entropy(sigma), reference)
-    torch.testing.assert_close(-gaussian_entropy(sigma).sum(), entropic_reliability_cost(sigma))
+    torch.testing.assert_close(-entropic_cost_per_synapse(sigma), reference)
+    summed = entropic_reliability_cost(sigma)
+    torch.testing.assert_close(entropic_cost_per_synapse(sigma).sum(), summed)
 
 
 def test_objective_terms_are_sums_with_the_b_over_n_convention():

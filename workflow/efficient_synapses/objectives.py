@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from .costs import entropic_cost_per_synapse
 from .model import StochasticMLP
 
 
@@ -146,11 +147,6 @@ def expected_neg_log_prior(
     raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
 
 
-def gaussian_entropy(sigma: torch.Tensor) -> torch.Tensor:
-    """H[N(μ, σ²)] = ½ ln(2πe σ²) per synapse: minus the entropic cost C_VI;i (Eq. 41)."""
-    return 0.5 * math.log(2.0 * math.pi * math.e) + torch.log(sigma)
-
-
 class VariationalObjective:
     """Negative ELBO (Eq. 33, 36) for Bayes by backprop (Blundell et al. 2015).
 
@@ -192,7 +188,8 @@ class VariationalObjective:
             expected_neg_log_prior(m, s, self.prior, self.prior_scale)
             for m, s in zip(means, sds, strict=True)
         )
-        entropy = per_network_sum(gaussian_entropy(s) for s in sds)
+        # H[Q] = Σ ½ ln(2πe σ²) = -C_VI (Eq. 41)
+        entropy = -per_network_sum(entropic_cost_per_synapse(s) for s in sds)
         return {"neg_log_prior": prior, "entropy": entropy}
 
     def __call__(self, model: StochasticMLP, x, y, generator=None) -> ObjectiveValue:
