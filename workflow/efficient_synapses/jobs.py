@@ -101,6 +101,27 @@ def train_options(training: dict, noise_seed: int) -> TrainOptions:
     )
 
 
+def build_model(training: dict, noise: list[str], seeds: list[int], device, dtype):
+    """The networks ``training`` describes (layers, initialisation), one per (noise, seed)."""
+    return StochasticMLP(
+        training["layer_sizes"],
+        noise=noise,
+        seeds=seeds,
+        mu_init_range=training["mu_init_range"],
+        sigma_init=training["sigma_init"],
+        dtype=dtype,
+        device=device,
+    )
+
+
+def evaluate_on_test(model, test_data, training: dict, noise_seed: int, device):
+    """Test accuracy and cross-entropy with sampled weights and at the means μ."""
+    generator = torch.Generator(device=device).manual_seed(noise_seed + 1)
+    sampled = evaluate(model, test_data, True, training["batch_size"], generator)
+    at_mean = evaluate(model, test_data, False, training["eval_batch_size"])
+    return sampled, at_mean
+
+
 def run_training(
     specs: list[NetworkSpec],
     training: dict,
@@ -127,15 +148,7 @@ def run_training(
         f"{len(specs)} network(s) on {device} ({training['dtype']}); "
         f"{len(train_data)} training and {len(test_data)} test examples"
     )
-    model = StochasticMLP(
-        training["layer_sizes"],
-        noise=[s.noise for s in specs],
-        seeds=[s.seed for s in specs],
-        mu_init_range=training["mu_init_range"],
-        sigma_init=training["sigma_init"],
-        dtype=dtype,
-        device=device,
-    )
+    model = build_model(training, [s.noise for s in specs], [s.seed for s in specs], device, dtype)
     rhos = [float(parse_rho(s.rho)) for s in specs]
     objective = EnergyEfficientObjective(
         c=[s.c for s in specs],
@@ -159,9 +172,7 @@ def run_training(
         log=log,
     )
 
-    eval_gen = torch.Generator(device=device).manual_seed(options.noise_seed + 1)
-    sampled = evaluate(model, test_data, True, training["batch_size"], eval_gen)
-    at_mean = evaluate(model, test_data, False, training["eval_batch_size"])
+    sampled, at_mean = evaluate_on_test(model, test_data, training, options.noise_seed, device)
     rms = model.weight_sigma_rms().tolist()
     wall = time.perf_counter() - wall_start
     results = []
@@ -227,15 +238,8 @@ def run_posterior_fit(
     dtype = DTYPES[training["dtype"]]
     wall_start = time.perf_counter()
     train_data, test_data = load_training_data(training, mnist_dir, dtype)
-    model = StochasticMLP(
-        training["layer_sizes"],
-        noise=["heterogeneous"],  # a factorised Gaussian: one σ per weight
-        seeds=[seed],
-        mu_init_range=training["mu_init_range"],
-        sigma_init=training["sigma_init"],
-        dtype=dtype,
-        device=device,
-    )
+    # A factorised Gaussian posterior: one σ per weight, the heterogeneous setting.
+    model = build_model(training, ["heterogeneous"], [seed], device, dtype)
     scale = prior_scale(training, posterior)
     objective = VariationalObjective(
         posterior["prior"], scale, n_train=len(train_data), batch_size=training["batch_size"]
@@ -250,9 +254,7 @@ def run_posterior_fit(
     history = train(
         model, objective, train_data, options, [describe], checkpoint_path=checkpoint, log=log
     )
-    eval_gen = torch.Generator(device=device).manual_seed(seed + 1)
-    sampled = evaluate(model, test_data, True, training["batch_size"], eval_gen)
-    at_mean = evaluate(model, test_data, False, training["eval_batch_size"])
+    sampled, at_mean = evaluate_on_test(model, test_data, training, seed, device)
     # The epoch's mean minibatch loss estimates -ELBO x B/N; per datapoint: / B.
     elbo = [-loss[0] / training["batch_size"] for loss in history.loss]
     with torch.no_grad():
