@@ -155,8 +155,9 @@ def test_posterior_slope_recovers_a_planted_power_law_and_skips_inactive_synapse
 
 
 def test_presynaptic_rate_is_the_mean_relu_input_at_the_means(tmp_path):
+    from efficient_synapses.curvature import load_network
     from efficient_synapses.jobs import save_params
-    from efficient_synapses.posterior_analysis import load_params, presynaptic_rate
+    from efficient_synapses.posterior_analysis import presynaptic_rate
 
     torch.manual_seed(0)
     model = StochasticMLP([6, 5, 3], ["heterogeneous"], [0], mu_init_range=0.5)
@@ -164,9 +165,9 @@ def test_presynaptic_rate_is_the_mean_relu_input_at_the_means(tmp_path):
     with torch.no_grad():
         direct = torch.relu(model.mu_w[0][0] @ x.T + model.mu_b[0][0, :, None]).mean(1)
     save_params(model, 0, tmp_path / "params.pt")
-    params = load_params(tmp_path / "params.pt")
-    np.testing.assert_allclose(presynaptic_rate(params, x, 2, chunk=7), direct.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(presynaptic_rate(params, x, 1), x.mean(0).numpy(), rtol=1e-6)
+    loaded = load_network(tmp_path / "params.pt")
+    np.testing.assert_allclose(presynaptic_rate(loaded, x, 2, chunk=7), direct.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(presynaptic_rate(loaded, x, 1), x.mean(0).numpy(), rtol=1e-6)
 
 
 def test_bound_rows_hold_and_tighten_towards_rho_zero():

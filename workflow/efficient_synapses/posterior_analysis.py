@@ -48,21 +48,22 @@ def weight_sigma(params: Mapping, layer: int) -> np.ndarray:
     return params["sigma_weight"][layer - 1].double().numpy()
 
 
-def presynaptic_rate(params: Mapping, inputs, layer: int, chunk: int = 10000) -> np.ndarray:
-    """Mean input <x> to ``layer`` at w = μ over ``inputs`` (N, n_in): per presynaptic unit."""
+def presynaptic_rate(model, inputs, layer: int, chunk: int = 10000) -> np.ndarray:
+    """Mean input <x> to ``layer`` at w = μ over ``inputs`` (N, n_in): per presynaptic unit.
+
+    ``model`` is one network (``curvature.load_network``); its forward pass records the
+    input of every layer.
+    """
     import torch
 
     total = None
     with torch.no_grad():
         for start in range(0, inputs.shape[0], chunk):
-            h = inputs[start : start + chunk].double()
-            for index in range(layer - 1):
-                w = params["mu_weight"][index].double()
-                b = params["mu_bias"][index].double()
-                h = torch.relu(h @ w.T + b)
-            part = h.sum(0)
+            activity = []
+            model(inputs[start : start + chunk], record_activity=activity)
+            part = activity[layer - 1][0].double().sum(0)
             total = part if total is None else total + part
-    return (total / inputs.shape[0]).numpy()
+    return (total / inputs.shape[0]).cpu().numpy()
 
 
 def active_synapses(rate: np.ndarray, n_out: int) -> np.ndarray:

@@ -8,6 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 import numpy as np
 import pandas as pd
 
+from efficient_synapses.curvature import load_network
 from efficient_synapses.data import load_mnist
 from efficient_synapses.logs import log_to
 from efficient_synapses.posterior_analysis import figure7_data, load_params, presynaptic_rate
@@ -25,7 +26,9 @@ with log_to(snakemake.log[0]) as log:
         int(seed): load_params(path)
         for seed, path in zip(p.seeds, snakemake.input.posterior, strict=True)
     }
-    rates = [presynaptic_rate(n["params"], inputs, p.layer) for n in networks]
+    rates = [
+        presynaptic_rate(load_network(path), inputs, p.layer) for path in snakemake.input.params
+    ]
     rows, arrays = figure7_data(networks, posterior, rates, p.layer, p.scatter_points)
     table = pd.DataFrame(rows)
     table.to_csv(snakemake.output.table, index=False)
