@@ -157,3 +157,25 @@ def test_group_with_zero_noise_equals_networks_alone():
         single_obj.c.zero_()
         train(single, single_obj, data, options, log=quiet)
         assert torch.allclose(group.mu_w[0][k], single.mu_w[0][0], atol=1e-5)
+
+
+def test_after_epoch_values_are_kept_per_epoch_and_network():
+    model, objective = make(seeds=(0, 1), noise=("heterogeneous", "homogeneous"))
+    calls = []
+
+    def after_epoch(epoch, m):
+        calls.append(epoch)
+        return {"sigma_rms": m.weight_sigma_rms().tolist()}
+
+    history = train(
+        model, objective, toy_data(), TrainOptions(3, 10, 1e-2), log=quiet, after_epoch=after_epoch
+    )
+    assert calls == [1, 2, 3]
+    assert len(history.epoch_metrics) == 3
+    assert history.epoch_metrics[-1]["sigma_rms"] == model.weight_sigma_rms().tolist()
+    from efficient_synapses.engine import history_to_json
+
+    assert (
+        history_to_json(history, 1)["epoch_metrics"][0]["sigma_rms"]
+        == (history.epoch_metrics[0]["sigma_rms"][1])
+    )

@@ -54,6 +54,8 @@ class TrainHistory:
     train_accuracy: list[list[float]] = field(default_factory=list)
     parts: list[dict[str, list[float]]] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    # What ``after_epoch`` returned after each epoch: {name: value per network}.
+    epoch_metrics: list[dict[str, list[float]]] = field(default_factory=list)
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -170,12 +172,16 @@ def train(
     checkpoint_path: str | Path | None = None,
     log: Callable[[str], None] = print,
     after_backward: Callable[[StochasticMLP, object, torch.Tensor], None] | None = None,
+    after_epoch: Callable[[int, StochasticMLP], dict[str, list[float]]] | None = None,
 ) -> TrainHistory:
     """Train (or, with ``update=False``, only pass over the data with) ``model``.
 
     ``describe`` names each network (its hyper-parameters) in logs and errors.
     ``after_backward(model, objective_value, batch_indices)`` runs after every
     backward pass, before the optimiser step: statistics passes hook in here.
+    ``after_epoch(epoch, model)`` runs after every epoch (numbered from 1) and returns
+    named per-network values (e.g. RMS σ, a test accuracy) kept in
+    ``history.epoch_metrics``; it must not draw from the training noise stream.
     """
     device = model.mu_w[0].device
     k = model.n_networks
@@ -257,6 +263,7 @@ def train(
         history.train_accuracy.append(accuracy)
         history.parts.append(parts)
         history.seconds.append(seconds)
+        history.epoch_metrics.append(after_epoch(epoch + 1, model) if after_epoch else {})
         done = epoch + 1 - start_epoch
         elapsed = time.perf_counter() - started
         eta = elapsed / done * (options.epochs - epoch - 1)
@@ -328,6 +335,7 @@ def history_to_json(history: TrainHistory, index: int) -> dict:
         "train_accuracy": [v[index] for v in history.train_accuracy],
         "parts": [{k: v[index] for k, v in p.items()} for p in history.parts],
         "seconds": history.seconds,
+        "epoch_metrics": [{k: v[index] for k, v in m.items()} for m in history.epoch_metrics],
     }
 
 
