@@ -87,7 +87,7 @@ def test_idx_reader_rejects_wrong_size(tmp_path):
     bad = tmp_path / "bad-idx"
     bad.write_bytes(bytes([0, 0, 8, 1, 0, 0, 0, 5, 1, 2]))
     with pytest.raises(ValueError, match="shape"):
-        data._read_idx(bad)
+        data.read_idx(bad)
 
 
 def test_missing_mnist_file_falls_back_to_torchvision_and_leaves_nothing(

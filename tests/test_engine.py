@@ -1,13 +1,24 @@
-"""The training engine: determinism, resume, non-finite losses, statistics hooks."""
+"""The training engine: determinism, resume, non-finite losses, statistics hooks, the CUDA-graph
+control flow (with a fake graph), devices, per-network noise streams and failure isolation."""
 
 from __future__ import annotations
+
+import math
 
 import pytest
 import torch
 
 from efficient_synapses.data import Dataset
-from efficient_synapses.engine import NonFiniteLossError, TrainOptions, evaluate, train
-from efficient_synapses.model import StochasticMLP
+from efficient_synapses.engine import (
+    GraphBackend,
+    GraphStepper,
+    NonFiniteLossError,
+    TrainOptions,
+    evaluate,
+    noise_generators,
+    train,
+)
+from efficient_synapses.model import StochasticMLP, network_noise_generators, noise_stream_seed
 from efficient_synapses.objectives import EnergyEfficientObjective
 
 
@@ -179,3 +190,418 @@ def test_after_epoch_values_are_kept_per_epoch_and_network():
         history_to_json(history, 1)["epoch_metrics"][0]["sigma_rms"]
         == (history.epoch_metrics[0]["sigma_rms"][1])
     )
+
+
+# --- CUDA-graph control flow on the CPU, with a fake graph --------------------------------
+
+
+class FakeGraph:
+    """Stands in for a captured CUDA graph: ``replay`` runs the recorded step."""
+
+    def __init__(self, step):
+        self.step, self.replays = step, 0
+
+    def replay(self):
+        self.replays += 1
+        self.step()
+
+
+class FakeBackend(GraphBackend):
+    """Records instead of capturing; can fail the way a real capture fails.
+
+    A real capture does not run the step, and a failed one leaves the generators it
+    registered in capture mode: the failing fake advances them before it raises, so a
+    stepper that does not restore their states gives different parameters.
+    """
+
+    def __init__(self, fail: str | None = None, restore_fails: bool = False):
+        self.fail, self.restore_fails = fail, restore_fails
+        self.warmups, self.captures, self.graph = 0, 0, None
+
+    def warmup(self, step):
+        self.warmups += 1
+        step()
+
+    def capture(self, step, generators):
+        self.captures += 1
+        if self.fail:
+            for gen in generators:
+                torch.randn(5, generator=gen)
+            raise RuntimeError(self.fail)
+        self.graph = FakeGraph(step)
+        return self.graph
+
+    def restore_generators(self, generators, states):
+        if self.restore_fails:
+            raise RuntimeError("generator still in capture mode")
+        return super().restore_generators(generators, states)
+
+
+def flat_params(model):
+    return torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def eager_reference(options, seeds=(0, 1), noise=("heterogeneous", "homogeneous")):
+    model, objective = make(seeds=seeds, noise=noise)
+    history = train(model, objective, toy_data(), options, log=quiet)
+    return flat_params(model), history
+
+
+def test_fake_graph_is_captured_once_and_replays_run_the_step():
+    options = TrainOptions(2, 10, 1e-2)  # 2 x 12 steps
+    reference, ref_history = eager_reference(options)
+    model, objective = make(seeds=(0, 1), noise=("heterogeneous", "homogeneous"))
+    backend, messages = FakeBackend(), []
+    history = train(
+        model, objective, toy_data(), options, log=messages.append, graph_backend=backend
+    )
+    assert backend.warmups == GraphStepper.WARMUP_DEFAULT and backend.captures == 1
+    # The capture records without running: the step right after it is its first replay.
+    assert backend.graph.replays == 24 - GraphStepper.WARMUP_DEFAULT
+    assert torch.equal(flat_params(model), reference)
+    assert history.loss == ref_history.loss
+    assert (history.step_path, history.step_path_reason) == ("cuda_graph", "")
+    assert ref_history.step_path == "eager" and "cpu" in ref_history.step_path_reason
+    assert any("captured as a CUDA graph" in m for m in messages)
+
+
+def test_failed_capture_restores_the_noise_and_continues_eagerly():
+    options = TrainOptions(2, 10, 1e-2)
+    reference, _ = eager_reference(options)
+    model, objective = make(seeds=(0, 1), noise=("heterogeneous", "homogeneous"))
+    backend, messages = FakeBackend(fail="operation not permitted when stream is capturing"), []
+    history = train(
+        model, objective, toy_data(), options, log=messages.append, graph_backend=backend
+    )
+    assert backend.captures == 1 and backend.graph is None
+    assert torch.equal(flat_params(model), reference)
+    assert history.step_path == "eager"
+    assert "capture failed" in history.step_path_reason
+    assert "operation not permitted" in history.step_path_reason
+    assert any("continuing with eager steps" in m for m in messages)
+
+
+def test_failed_capture_with_unrecoverable_generators_stops_with_the_reason():
+    model, objective = make()
+    backend = FakeBackend(fail="cudaErrorStreamCaptureInvalidated", restore_fails=True)
+    with pytest.raises(RuntimeError, match="cudaErrorStreamCaptureInvalidated.*cuda_graph: false"):
+        train(
+            model,
+            objective,
+            toy_data(),
+            TrainOptions(1, 10, 1e-2),
+            log=quiet,
+            graph_backend=backend,
+        )
+
+
+def test_a_run_too_short_to_capture_says_so():
+    model, objective = make()
+    history = train(
+        model,
+        objective,
+        toy_data(20),
+        TrainOptions(1, 10, 1e-2),
+        log=quiet,
+        graph_backend=FakeBackend(),
+    )
+    assert history.step_path == "eager" and "warm-up" in history.step_path_reason
+
+
+# --- devices ---------------------------------------------------------------------------------
+
+
+def test_a_cuda_device_this_machine_lacks_is_named_in_the_error(monkeypatch):
+    from efficient_synapses.engine import check_cuda_device
+    from efficient_synapses.jobs import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    with pytest.raises(RuntimeError, match=r"'cuda:3'.*2 CUDA device\(s\): cuda:0 to cuda:1"):
+        resolve_device("cuda:3")
+    with pytest.raises(RuntimeError, match=r"'cuda:2' does not exist"):
+        check_cuda_device(torch.device("cuda:2"))
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+    assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(RuntimeError, match="'cuda:0' but CUDA is not available"):
+        resolve_device("cuda:0")
+    with pytest.raises(ValueError, match="'gpu0'"):
+        resolve_device("gpu0")
+
+
+# --- per-network noise streams ------------------------------------------------------------
+
+
+NETWORKS = {  # (noise, seed, c, rho): different settings, two sharing a seed
+    "a": ("heterogeneous", 0, 0.01, 0.5),
+    "b": ("homogeneous", 1, 0.1, 2.0),
+    "c": ("heterogeneous", 2, 0.001, 4 / 3),
+    "d": ("homogeneous", 0, 1.0, 2 / 3),
+}
+
+
+def train_networks(names, streams="per_network", epochs=3):
+    """Train the networks ``names`` of NETWORKS as one group, in float64."""
+    spec = [NETWORKS[n] for n in names]
+    model = StochasticMLP(
+        [12, 8, 3],
+        [s[0] for s in spec],
+        [s[1] for s in spec],
+        sigma_init=1e-2,
+        dtype=torch.float64,
+    )
+    objective = EnergyEfficientObjective(
+        [s[2] for s in spec], [s[3] for s in spec], 1e-4, 120, 10, dtype=torch.float64
+    )
+    data = toy_data()
+    data = Dataset(data.inputs.double(), data.labels)
+    options = TrainOptions(epochs, 10, 1e-2, noise_streams=streams)
+    history = train(model, objective, data, options, log=quiet)
+    gens = noise_generators(model, streams, 1)
+    test = evaluate(model, data, sample=True, batch_size=30, generator=gens)
+    return model, history, test
+
+
+def network_state(model, k):
+    sigmas = model.sigmas()
+    return torch.cat(
+        [t[k].flatten() for t in [*model.mu_w, *model.mu_b]]
+        + [s[k].flatten() for pair in sigmas for s in pair]
+    )
+
+
+def test_a_network_trains_the_same_alone_and_in_any_group():
+    alone = {name: train_networks([name]) for name in NETWORKS}
+    for group in (["a", "b", "c", "d"], ["c", "a"], ["d", "b", "a"]):
+        model, history, test = train_networks(group)
+        for k, name in enumerate(group):
+            ref_model, ref_history, ref_test = alone[name]
+            diff = (network_state(model, k) - network_state(ref_model, 0)).abs().max().item()
+            assert diff <= 1e-6, (group, name, diff)
+            assert history.loss[-1][k] == pytest.approx(ref_history.loss[-1][0], abs=1e-6)
+            assert test["accuracy"][k] == ref_test["accuracy"][0]
+
+
+def test_a_shared_stream_makes_a_network_depend_on_its_group():
+    """The check above can fail: with one stream per group it does."""
+    alone, _, _ = train_networks(["c"], streams="shared")
+    group, _, _ = train_networks(["a", "c"], streams="shared")
+    assert (network_state(group, 1) - network_state(alone, 0)).abs().max().item() > 1e-3
+
+
+def test_per_network_noise_rows_come_from_their_own_generators():
+    model = StochasticMLP([5, 4, 3], ["heterogeneous"] * 3, [7, 8, 7])
+    gens = network_noise_generators(model.seeds, "cpu")
+    zero = [(torch.zeros_like(w), torch.zeros_like(b)) for w, b in model.means()]
+    with torch.no_grad():
+        for w in [*model.mu_w, *model.mu_b]:
+            w.zero_()
+        noise = model.sample_weights(gens, sigmas=[(z + 1, zb + 1) for z, zb in zero])
+    flat = torch.cat([torch.cat([w.flatten(1), b], 1) for w, b in noise], 1)
+    assert flat.shape == (3, model.n_synapses) == (3, 4 * 5 + 4 + 3 * 4 + 3)
+    own = torch.empty(model.n_synapses).normal_(
+        generator=torch.Generator().manual_seed(noise_stream_seed(8))
+    )
+    assert torch.equal(flat[1], own)  # network 1: its own seed's stream, first draw
+    assert torch.equal(flat[0], flat[2]) and not torch.equal(flat[0], flat[1])  # same seed 7
+
+
+def test_noise_stream_seeds_are_distinct_and_valid():
+    seeds = {noise_stream_seed(s, stream) for s in range(50) for stream in range(3)}
+    assert len(seeds) == 150 and all(0 <= s < 2**63 for s in seeds)
+    assert noise_stream_seed(3, 0) == noise_stream_seed(3, 0) != noise_stream_seed(3, 1)
+    # Not the seed itself: the initialisation generator of network 3 is seeded with 3.
+    assert noise_stream_seed(3) != 3
+
+
+# --- failure isolation ----------------------------------------------------------------------
+
+
+class NaNAt:
+    """The objective, with network ``k``'s loss made NaN at call ``step`` (from 1)."""
+
+    def __init__(self, objective, k, step):
+        self.objective, self.k, self.step, self.calls = objective, k, step, 0
+        self.before = None
+
+    def __call__(self, model, x, y, generator=None):
+        self.calls += 1
+        value = self.objective(model, x, y, generator)
+        if self.calls == self.step:
+            self.before = network_state(model, self.k).detach().clone()
+            bad = torch.arange(value.loss.shape[0]) == self.k
+            # A NaN factor: loss and every gradient of network k become NaN, as in a real
+            # divergence (torch.where would give it finite, zero gradients).
+            nan = torch.where(bad, float("nan"), 1.0).to(value.loss.dtype)
+            value.loss = value.loss * nan
+        return value
+
+
+def test_a_nan_in_one_network_freezes_it_and_the_group_trains_on():
+    names = ["a", "b", "c"]
+    reference, ref_history, _ = train_networks(names, epochs=3)
+    spec = [NETWORKS[n] for n in names]
+    model = StochasticMLP(
+        [12, 8, 3],
+        [s[0] for s in spec],
+        [s[1] for s in spec],
+        sigma_init=1e-2,
+        dtype=torch.float64,
+    )
+    objective = EnergyEfficientObjective(
+        [s[2] for s in spec], [s[3] for s in spec], 1e-4, 120, 10, dtype=torch.float64
+    )
+    data = toy_data()
+    data = Dataset(data.inputs.double(), data.labels)
+    faulty, messages = NaNAt(objective, k=1, step=17), []  # epoch 2, step 5 of 12
+    options = TrainOptions(3, 10, 1e-2, on_non_finite="isolate")
+    history = train(model, faulty, data, options, describe=names, log=messages.append)
+    assert history.diverged_step == [None, 17, None]
+    assert history.diverged_epoch == [None, 2, None]
+    # The others: exactly as in the same group without the NaN.
+    for k in (0, 2):
+        assert torch.equal(network_state(model, k), network_state(reference, k))
+        assert history.loss[-1][k] == ref_history.loss[-1][k]
+    # The diverged one: frozen at its parameters before the bad step, all finite.
+    frozen = network_state(model, 1)
+    assert torch.equal(frozen, faulty.before) and torch.isfinite(frozen).all()
+    assert math.isnan(history.loss[2][1])  # no finite step in epoch 3
+    assert math.isfinite(history.loss[1][1])  # epoch 2: the 4 steps before the NaN
+    assert any(m.startswith("DIVERGED b: ") and "step 17" in m for m in messages)
+
+
+def test_a_nan_in_raise_mode_names_the_network():
+    model, objective = make(seeds=(0, 1), noise=("heterogeneous", "homogeneous"))
+    with pytest.raises(NonFiniteLossError, match="epoch 1 for: second"):
+        train(
+            model,
+            NaNAt(objective, k=1, step=3),
+            toy_data(),
+            TrainOptions(2, 10, 1e-2),
+            describe=["first", "second"],
+            log=quiet,
+        )
+
+
+def test_resume_after_a_divergence_gives_identical_result(tmp_path):
+    options = TrainOptions(4, 10, 1e-2, on_non_finite="isolate")
+
+    def run(checkpoint=None, log=quiet):
+        model, objective = make(seeds=(0, 1), noise=("heterogeneous", "homogeneous"))
+        faulty = NaNAt(objective, k=0, step=15)
+        history = train(model, faulty, toy_data(), options, checkpoint_path=checkpoint, log=log)
+        return flat_params(model), history
+
+    reference, ref_history = run()
+
+    def interrupt(message):
+        if message.startswith("epoch 3/"):
+            raise KeyboardInterrupt
+
+    checkpoint = tmp_path / "checkpoint.pt"
+    with pytest.raises(KeyboardInterrupt):
+        run(checkpoint, interrupt)
+    resumed, history = run(checkpoint)
+    assert torch.equal(resumed, reference)
+    assert history.diverged_step == ref_history.diverged_step == [15, None]
+
+
+def test_training_table_marks_diverged_networks(tmp_path):
+    import json
+
+    pytest.importorskip("pandas")  # absent on a bare GPU machine (gpu_check.sh runs this file)
+    from efficient_synapses.tables import TRAINING_COLUMNS, training_table
+
+    base = {key: 1.0 for key in TRAINING_COLUMNS}
+    base.update(noise="heterogeneous", rho="1/2", seed=0, device="cpu", n_train=1, n_test=1)
+    fine = {**base, "c": 0.1}
+    fine.pop("diverged"), fine.pop("diverged_epoch")  # written before divergence was recorded
+    diverged = {**base, "c": 1.0, "diverged": True, "diverged_epoch": 3}
+    diverged["reliability_cost_s1"] = None  # infinite at its frozen parameters
+    paths = []
+    for i, m in enumerate([fine, diverged]):
+        paths.append(tmp_path / f"{i}.json")
+        paths[-1].write_text(json.dumps(m))
+    table = training_table(paths)
+    assert table["diverged"].tolist() == [False, True]
+    assert table["diverged_epoch"].isna().tolist() == [True, False]
+    assert int(table["diverged_epoch"].iloc[1]) == 3
+    # A network that did not diverge must be finite: named in the error.
+    broken = {**base, "c": 2.0, "diverged": False, "diverged_epoch": None}
+    broken["sigma_rms"] = None
+    paths.append(tmp_path / "broken.json")
+    paths[-1].write_text(json.dumps(broken))
+    with pytest.raises(ValueError, match=r"broken.json: non-finite values in \['sigma_rms'\]"):
+        training_table(paths)
+
+
+def test_a_training_job_records_a_diverged_network_and_finishes_the_others(mnist_raw, tmp_path):
+    """c = 1e38 makes c Σ σ^-ρ infinite in float32 at the first step: that network alone stops."""
+    import json
+
+    pandas = pytest.importorskip("pandas")
+    from efficient_synapses.jobs import NetworkSpec, run_training
+    from efficient_synapses.tables import training_table
+
+    training = {
+        "layer_sizes": [784, 20, 10],
+        "epochs": 2,
+        "batch_size": 20,
+        "learning_rate": 1e-3,
+        "sigma_learning_rate": 3e-2,
+        "magnitude_lambda": 1e-4,
+        "mu_init_range": 0.1,
+        "sigma_init": 3e-2,
+        "dtype": "float32",
+        "device": "cpu",
+        "train_subset": 200,
+        "test_subset": 100,
+        "eval_batch_size": 50,
+        "cuda_graph": True,
+        "history_test_every": 0,
+    }
+    bad = NetworkSpec("heterogeneous", "1/2", 1e38, 0)
+    good = NetworkSpec("homogeneous", "2", 0.1, 1)
+    messages = []
+    out = [tmp_path / "bad", tmp_path / "good"]
+    bad_m, good_m = run_training([bad, good], training, mnist_raw, out, log=messages.append)
+    assert bad_m["diverged"] and (bad_m["diverged_epoch"], bad_m["diverged_step"]) == (1, 1)
+    assert not good_m["diverged"] and good_m["diverged_epoch"] is None
+    assert bad_m["final_train_loss"] is None  # no finite epoch: null, never NaN in JSON
+    assert any("DIVERGED " + bad.describe() in m for m in messages)
+    assert good_m["step_path"] == "eager" and "cpu" in good_m["step_path_reason"]
+    saved = json.loads((out[0] / "metrics.json").read_text())
+    assert saved["diverged"] and saved["rho"] == "1/2" and saved["c"] == 1e38
+    # Its parameters never moved from the initialisation.
+    params = torch.load(out[0] / "params.pt")
+    init = StochasticMLP([784, 20, 10], ["heterogeneous"], [0], sigma_init=3e-2)
+    assert torch.equal(params["mu_weight"][0], init.mu_w[0][0].detach())
+    # The other network: the same numbers as when it is trained alone.
+    (alone,) = run_training([good], training, mnist_raw, [tmp_path / "alone"], log=quiet)
+    for key in ("test_accuracy_sampled", "sigma_rms", "final_train_loss"):
+        assert good_m[key] == pytest.approx(alone[key], rel=1e-6, abs=1e-9), key
+    table = training_table([out[0] / "metrics.json", out[1] / "metrics.json"])
+    row = table.set_index("c").loc[1e38]
+    assert bool(row["diverged"]) and row["diverged_epoch"] == 1
+    assert pandas.isna(row["final_train_loss"])
+
+
+def test_mnist_loads_without_numpy(mnist_raw, monkeypatch):
+    """The GPU check may run where numpy is absent: MNIST is read by torch alone."""
+    import sys
+
+    import numpy as np
+
+    from efficient_synapses.data import load_mnist, read_idx
+
+    raw = np.frombuffer((mnist_raw / "t10k-images-idx3-ubyte").read_bytes()[16:], np.uint8)
+    expected = (torch.from_numpy(raw[: 500 * 784].copy()).float() / 255.0 - 0.1307) / 0.3081
+    monkeypatch.setitem(sys.modules, "numpy", None)  # import numpy now raises ImportError
+    data = load_mnist(mnist_raw, train=False, subset=500)
+    assert torch.equal(data.inputs, expected.reshape(500, 784))
+    assert data.labels[:5].tolist() == [7, 2, 1, 0, 4]  # the first MNIST test labels
+    bad = mnist_raw.parent / "not_idx"
+    bad.write_bytes(b"\x00\x00\x0d\x01" + (3).to_bytes(4, "big") + b"\x00\x00\x00")
+    with pytest.raises(ValueError, match="not_idx is not an unsigned-byte idx file"):
+        read_idx(bad)

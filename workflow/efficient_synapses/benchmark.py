@@ -2,26 +2,36 @@
 
 The baseline re-implements the training pattern of the paper's released code:
 a torchvision DataLoader over transformed MNIST images, float64 parameters,
-``torch.distributions.Normal(mu, softplus(phi)).rsample()`` per layer and
-eager PyTorch. Our rows use the workflow's own engine (``engine.train``) on the
-same model size and batch size, for one network and for groups of K networks.
+``torch.distributions.Normal(mu, softplus(phi)).rsample()`` per layer, the loss
+read on the host every step, and eager PyTorch. Our rows use the workflow's own
+engine (``engine.train``) on the same model size and batch size, for one network
+and for groups of K networks, eagerly and (on CUDA) replayed from a CUDA graph.
+
+Every engine row is timed on steady-state steps only: it trains two epochs of
+``steps`` steps and times the steps of the second (``TrainHistory.step_seconds``),
+so warm-up and graph capture (in the first) are outside the timed region. The path
+a row actually ran (``TrainHistory.step_path``) is recorded beside the one its label
+promises, never assumed.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from .data import Dataset, load_mnist
+from .data import MNIST_RAW_MD5, Dataset, fetch_mnist, load_mnist, read_idx
 from .engine import TrainOptions, train
 from .model import StochasticMLP
 from .objectives import EnergyEfficientObjective
 
 STEPS_PER_EPOCH = 3000  # 60,000 images in minibatches of 20
 EPOCHS = 50
+PAPER_ROW = "paper pattern (DataLoader, float64, distributions, eager)"
 
 
 @dataclass
@@ -29,17 +39,25 @@ class BenchmarkRow:
     name: str
     networks: int
     ms_per_step: float
+    expected_path: str  # what the label promises: "cuda_graph" or "eager"
+    path: str  # what ran
+    reason: str = ""  # why eager, when it was
+    noise_streams: str = ""
 
     def as_dict(self, baseline_ms: float) -> dict:
         per_network = self.ms_per_step / self.networks
         return {
             "path": self.name,
             "networks": self.networks,
-            "ms_per_step": round(self.ms_per_step, 3),
-            "ms_per_network_step": round(per_network, 3),
+            "noise_streams": self.noise_streams,
+            "ms_per_step": round(self.ms_per_step, 4),
+            "ms_per_network_step": round(per_network, 4),
             "s_per_epoch": round(self.ms_per_step * STEPS_PER_EPOCH / 1000, 2),
             "minutes_for_50_epochs": round(self.ms_per_step * STEPS_PER_EPOCH * EPOCHS / 60000, 2),
             "speedup_per_network_vs_paper": round(baseline_ms / per_network, 2),
+            "path_ran": self.path,
+            "path_as_labelled": self.path == self.expected_path,
+            "eager_reason": self.reason,
         }
 
 
@@ -48,16 +66,69 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def paper_pattern_ms_per_step(mnist_root, device, steps: int, warmup: int = 5) -> float:
-    """ms per step of the released code's training pattern (DataLoader, float64, distributions)."""
-    import torchvision
-    from torchvision import transforms
+def prepare_mnist(source: str | Path, work_dir: str | Path) -> Path:
+    """A directory of the four decompressed, md5-verified MNIST idx files.
 
+    ``source`` holds them already (returned as it is) or holds the four ``.gz`` files of
+    the mirror layout (``../shared/data/mnist``), decompressed and verified by
+    ``data.fetch_mnist`` into ``work_dir/mnist/MNIST/raw``.
+    """
+    source = Path(source)
+    names = list(MNIST_RAW_MD5)
+    if all((source / name).is_file() for name in names):
+        return source
+    missing = [f"{name}.gz" for name in names if not (source / f"{name}.gz").is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{source}: expected the four MNIST idx files or their .gz files; missing "
+            f"{', '.join(missing)}"
+        )
+    return fetch_mnist(source, Path(work_dir) / "mnist")
+
+
+class _PerItemMNIST(torch.utils.data.Dataset):
+    """torchvision's MNIST with ToTensor and Normalize, item by item, for machines
+    without torchvision: the same per-item work in tensors instead of PIL images."""
+
+    def __init__(self, raw_dir: Path):
+        self.images = read_idx(raw_dir / "train-images-idx3-ubyte")
+        self.labels = read_idx(raw_dir / "train-labels-idx1-ubyte").long()
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        x = self.images[i].view(1, 28, 28).float().div(255)
+        return (x - 0.1307) / 0.3081, int(self.labels[i])
+
+
+def _paper_dataset(raw_dir: Path, tmp: Path):
+    """torchvision's MNIST over ``raw_dir`` (linked into its layout), else ``_PerItemMNIST``."""
+    try:
+        import torchvision
+        from torchvision import transforms
+    except ImportError:
+        return _PerItemMNIST(raw_dir), " [no torchvision: per-item tensor transform]"
+    layout = tmp / "MNIST" / "raw"
+    layout.mkdir(parents=True, exist_ok=True)
+    for name in MNIST_RAW_MD5:
+        (layout / name).symlink_to(Path(raw_dir).resolve() / name)
     transform = transforms.Compose(
         [transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))]
     )
-    dataset = torchvision.datasets.MNIST(mnist_root, train=True, transform=transform)
-    loader = torch.utils.data.DataLoader(dataset, batch_size=20, shuffle=True, num_workers=0)
+    return torchvision.datasets.MNIST(tmp, train=True, transform=transform), ""
+
+
+def paper_pattern_ms_per_step(raw_dir, device, steps: int, warmup: int = 5) -> tuple[float, str]:
+    """ms per step of the released code's training pattern (DataLoader, float64, distributions)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        dataset, note = _paper_dataset(Path(raw_dir), Path(tmp))
+        loader = torch.utils.data.DataLoader(dataset, batch_size=20, shuffle=True, num_workers=0)
+        ms = _time_paper_pattern(loader, device, steps, warmup)
+    return ms, note
+
+
+def _time_paper_pattern(loader, device, steps: int, warmup: int) -> float:
     dt = torch.float64
     sizes = [(100, 784), (100, 100), (10, 100)]
     phi0 = float(torch.log(torch.expm1(torch.tensor(1e-4, dtype=dt))))
@@ -107,15 +178,14 @@ def paper_pattern_ms_per_step(mnist_root, device, steps: int, warmup: int = 5) -
     return (time.perf_counter() - start) / steps * 1000
 
 
-def engine_ms_per_step(train_data: Dataset, device, networks: int, steps: int) -> float:
-    """ms per step of our engine for a group of ``networks`` networks (K = 1: one network)."""
-    n = steps * 20
-    data = Dataset(train_data.inputs[:n], train_data.labels[:n]).to(device)
+def sweep_like_group(networks: int, device, dtype=torch.float32):
+    """K networks with the sweep's mix of noise settings, ρ and c (paper architecture)."""
     rhos = [0.5, 2 / 3, 4 / 3, 2.0]
     model = StochasticMLP(
         [784, 100, 100, 10],
         noise=["heterogeneous" if k % 2 == 0 else "homogeneous" for k in range(networks)],
         seeds=list(range(networks)),
+        dtype=dtype,
         device=device,
     )
     objective = EnergyEfficientObjective(
@@ -125,43 +195,74 @@ def engine_ms_per_step(train_data: Dataset, device, networks: int, steps: int) -
         n_train=60000,
         batch_size=20,
         device=device,
+        dtype=dtype,
     )
-    warm = Dataset(data.inputs[:100], data.labels[:100])
-    train(model, objective, warm, TrainOptions(1, 20, 5e-4), log=lambda _m: None)
-    _sync(device)
-    start = time.perf_counter()
-    train(model, objective, data, TrainOptions(1, 20, 5e-4), log=lambda _m: None)
-    _sync(device)
-    return (time.perf_counter() - start) / steps * 1000
+    return model, objective
 
 
-def run_benchmark(mnist_raw_dir, device, steps: dict[str, int], groups=(30, 240)) -> list[dict]:
-    """Rows of the benchmark table, all timed in this one process on ``device``."""
-    from pathlib import Path
+def engine_ms_per_step(
+    train_data: Dataset,
+    device,
+    networks: int,
+    steps: int,
+    cuda_graph: bool = True,
+    noise_streams: str = "per_network",
+) -> tuple[float, str, str]:
+    """Steady-state ms per step of our engine for a group of ``networks`` networks.
 
+    Two epochs of ``steps`` steps: the first holds the warm-up and the capture, the
+    second is timed. Returns (ms per step, path that ran, why eager).
+    """
+    n = steps * 20
+    data = Dataset(train_data.inputs[:n], train_data.labels[:n]).to(device)
+    model, objective = sweep_like_group(networks, device)
+    # As training jobs run: a diverging network is isolated (the per-step checks included).
+    options = TrainOptions(
+        2,
+        20,
+        5e-4,
+        cuda_graph=cuda_graph,
+        noise_streams=noise_streams,
+        on_non_finite="isolate",
+    )
+    history = train(model, objective, data, options, log=lambda _m: None)
+    return history.step_seconds[-1] / steps * 1000, history.step_path, history.step_path_reason
+
+
+def run_benchmark(
+    raw_dir, device, steps: dict[str, int], groups=(60, 240), shared_rows=True, log=print
+) -> list[dict]:
+    """Rows of the benchmark table, all timed in this one process on ``device``.
+
+    CUDA: the paper's pattern; ours eager K=1; ours graph K=1 and every K of ``groups``;
+    with ``shared_rows`` also graph K=1 and the largest K with one shared noise stream,
+    the price of per-network streams. CPU: the same rows, eager.
+    """
     device = torch.device(device)
-    mnist_root = Path(mnist_raw_dir).parents[1]  # torchvision's root holds MNIST/raw
-    train_data = load_mnist(mnist_raw_dir, train=True)
-    rows = [
-        BenchmarkRow(
-            "paper pattern (DataLoader, float64, distributions, eager)",
-            1,
-            paper_pattern_ms_per_step(mnist_root, device, steps["paper"]),
-        ),
-        BenchmarkRow(
-            "ours, eager, K=1",
-            1,
-            engine_ms_per_step(train_data, device, 1, steps["single"]),
-        ),
-    ]
+    train_data = load_mnist(raw_dir, train=True)
+    paper_ms, note = paper_pattern_ms_per_step(raw_dir, device, steps["paper"])
+    rows = [BenchmarkRow(PAPER_ROW + note, 1, paper_ms, "eager", "eager", "", "")]
+    log(f"{rows[-1].name}: {paper_ms:.3f} ms/step")
+    on_cuda = device.type == "cuda"
+    mode = "CUDA graph" if on_cuda else "eager"
+    expected = "cuda_graph" if on_cuda else "eager"
+    plan = [("ours, eager, K=1", 1, steps["single"], False, "per_network", "eager")]
+    if on_cuda:
+        plan.append((f"ours, {mode}, K=1", 1, steps["single"], True, "per_network", expected))
+    if shared_rows:
+        label = f"ours, {mode}, K=1, one shared noise stream"
+        plan.append((label, 1, steps["single"], True, "shared", expected))
     for k in groups:
-        rows.append(
-            BenchmarkRow(
-                f"ours, vectorised group, K={k}",
-                k,
-                engine_ms_per_step(train_data, device, k, steps["group"]),
-            )
-        )
+        plan.append((f"ours, {mode}, K={k}", k, steps["group"], True, "per_network", expected))
+    if shared_rows and groups:
+        k = max(groups)
+        label = f"ours, {mode}, K={k}, one shared noise stream"
+        plan.append((label, k, steps["group"], True, "shared", expected))
+    for name, k, n_steps, graph, streams, expected_path in plan:
+        ms, path, reason = engine_ms_per_step(train_data, device, k, n_steps, graph, streams)
+        rows.append(BenchmarkRow(name, k, ms, expected_path, path, reason, streams))
+        flag = "" if path == expected_path else f"  WARNING: ran {path} ({reason})"
+        log(f"{name}: {ms:.3f} ms/step ({path}){flag}")
     baseline = rows[0].ms_per_step
     return [r.as_dict(baseline) for r in rows]
 

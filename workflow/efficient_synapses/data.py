@@ -168,20 +168,24 @@ def fetch_experimental(key: str, mirror: str | Path | None, out_path: str | Path
     return out_path
 
 
-def _read_idx(path: Path) -> torch.Tensor:
-    """Read an idx file (the MNIST container format) into a uint8 tensor."""
-    import numpy as np
+def read_idx(path: Path) -> torch.Tensor:
+    """Read an idx file (the MNIST container format) into a uint8 tensor, by torch alone.
+
+    No numpy, so that the GPU check runs on a machine with PyTorch only.
+    """
+    import math
+
     import torch
 
-    data = path.read_bytes()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
+    data = Path(path).read_bytes()
+    if len(data) < 4 or data[:3] != b"\x00\x00\x08":
         raise ValueError(f"{path} is not an unsigned-byte idx file")
     ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
-    array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    if array.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says shape {shape}, found {array.size} values")
-    return torch.from_numpy(array.reshape(shape).copy())
+    shape = [int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    values = torch.frombuffer(bytearray(data[4 + 4 * ndim :]), dtype=torch.uint8)
+    if values.numel() != math.prod(shape):
+        raise ValueError(f"{path}: header says shape {shape}, found {values.numel()} values")
+    return values.reshape(shape)
 
 
 @dataclass
@@ -209,8 +213,8 @@ def load_mnist(raw_dir: str | Path, train: bool, subset: int | None = None, dtyp
     dtype = torch.float32 if dtype is None else dtype
     raw_dir = Path(raw_dir)
     prefix = "train" if train else "t10k"
-    images = _read_idx(raw_dir / f"{prefix}-images-idx3-ubyte")
-    labels = _read_idx(raw_dir / f"{prefix}-labels-idx1-ubyte").long()
+    images = read_idx(raw_dir / f"{prefix}-images-idx3-ubyte")
+    labels = read_idx(raw_dir / f"{prefix}-labels-idx1-ubyte").long()
     if subset is not None:
         images, labels = images[:subset], labels[:subset]
     x = images.reshape(images.shape[0], -1).to(dtype) / 255.0

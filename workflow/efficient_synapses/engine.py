@@ -1,15 +1,21 @@
 """The one training engine: every network of the workflow is trained here.
 
 Data live on the device as one tensor; each network draws its minibatches from
-its own per-epoch permutation seeded by (seed, epoch), so a network sees the
-same batches whether it is trained alone or in a group. Metrics are
+its own per-epoch permutation seeded by (seed, epoch) and its weight noise from
+its own generator seeded from its seed, so a network sees the same batches and
+the same noise whether it is trained alone or in a group. Metrics are
 accumulated on the device and read once per epoch (no host synchronisation per
-step). The engine checkpoints after every epoch and resumes from the
-checkpoint, so a killed job continues where it stopped with identical results.
+step). A network whose loss or gradient turns non-finite is frozen and recorded
+while the rest of its group trains on (``on_non_finite="isolate"``). On CUDA the
+step is captured once as a CUDA graph and replayed (``GraphStepper``; a failed
+capture falls back to identical eager steps, and the history says which path
+ran). The engine checkpoints after every epoch and resumes from the checkpoint,
+so a killed job continues where it stopped with identical results.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -21,11 +27,26 @@ from pathlib import Path
 import torch
 
 from .data import Dataset
-from .model import StochasticMLP
+from .model import StochasticMLP, network_noise_generators
+
+NOISE_STREAMS = ("per_network", "shared")
+ON_NON_FINITE = ("raise", "isolate")
 
 
 class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss."""
+    """Training produced a NaN or infinite loss (or gradient)."""
+
+
+class StopTraining(Exception):  # noqa: N818  (a signal, not an error)
+    """Raised by ``after_epoch`` to end training after this epoch (e.g. a time budget).
+
+    ``values`` are the epoch's metrics, kept as ``after_epoch``'s return value would be;
+    ``train`` checkpoints the epoch and returns the history so far (``history.stopped``).
+    """
+
+    def __init__(self, reason: str, values: dict[str, list[float]] | None = None):
+        super().__init__(reason)
+        self.values = values or {}
 
 
 @dataclass
@@ -33,6 +54,9 @@ class TrainOptions:
     epochs: int
     batch_size: int
     learning_rate: float
+    # Stream number of the weight noise: network k draws from a generator seeded with
+    # noise_stream_seed(seed_k, noise_seed) ("per_network"), or the group from one
+    # generator seeded with noise_seed ("shared").
     noise_seed: int = 0
     # Adam learning rate of the noise parameters φ (σ = softplus(φ)); None: learning_rate.
     # Adam moves φ ≈ log σ by at most about this much per step, so it sets how many
@@ -45,17 +69,50 @@ class TrainOptions:
     log_every: int = 1  # progress line every this many epochs (and after the last)
     adam_betas: tuple[float, float] = (0.9, 0.999)
     adam_eps: float = 1e-8
+    # "per_network": each network draws its noise from its own generator, seeded from
+    # its own seed, so its numbers do not depend on the group it is trained in;
+    # "shared": one generator for the whole group (one draw per layer, fewer kernels).
+    noise_streams: str = "per_network"
+    # A non-finite loss or gradient: "raise" stops with an error naming the networks;
+    # "isolate" freezes those networks (no further update), records the step, and the
+    # rest of the group trains on.
+    on_non_finite: str = "raise"
+
+    def __post_init__(self):
+        if self.noise_streams not in NOISE_STREAMS:
+            raise ValueError(
+                f"noise_streams must be one of {NOISE_STREAMS}, got {self.noise_streams!r}"
+            )
+        if self.on_non_finite not in ON_NON_FINITE:
+            raise ValueError(
+                f"on_non_finite must be one of {ON_NON_FINITE}, got {self.on_non_finite!r}"
+            )
 
 
 @dataclass
 class TrainHistory:
     epoch: list[int] = field(default_factory=list)
-    loss: list[list[float]] = field(default_factory=list)  # per epoch, per network
+    # Per epoch, per network: means over the epoch's steps with a finite loss (NaN when
+    # a network had none: it diverged earlier).
+    loss: list[list[float]] = field(default_factory=list)
     train_accuracy: list[list[float]] = field(default_factory=list)
     parts: list[dict[str, list[float]]] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    # Per epoch: the steps alone, from the first step to the end-of-epoch host read
+    # (which waits for the device), without the epoch's permutations: what the
+    # benchmark times.
+    step_seconds: list[float] = field(default_factory=list)
     # What ``after_epoch`` returned after each epoch: {name: value per network}.
     epoch_metrics: list[dict[str, list[float]]] = field(default_factory=list)
+    # Per network: the step (counted from 1 over the whole run) and the epoch in which
+    # its loss or a gradient first became non-finite; None if it never did.
+    diverged_step: list[int | None] = field(default_factory=list)
+    diverged_epoch: list[int | None] = field(default_factory=list)
+    # How the training steps ran ("cuda_graph" or "eager") and, for eager, why.
+    step_path: str = ""
+    step_path_reason: str = ""
+    # Why training ended before options.epochs (``StopTraining``); "" when it did not.
+    stopped: str = ""
 
 
 def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
@@ -77,90 +134,296 @@ def _atomic_save(obj, path: Path) -> None:
     os.replace(tmp, path)
 
 
-class _Stepper:
-    """One training step over a batch of indices, eager or replayed from a CUDA graph.
+class NoiseStreams:
+    """The generators the weight noise is drawn from: one per network, or one shared."""
 
-    Metrics accumulate in device tensors that the host reads once per epoch. In
-    graph mode the batch indices go through a static buffer, noise comes from the
-    default CUDA generator (the one a graph may draw from), Adam runs with
-    ``capturable=True``, and the first ``WARMUP`` steps run eagerly on a side
-    stream before the capture, as CUDA graphs require. Should capture fail, the
-    stepper says so in the log and carries on eagerly: results stay correct.
+    def __init__(self, model: StochasticMLP, options: TrainOptions, device):
+        self.per_network = options.noise_streams == "per_network"
+        if self.per_network:
+            self.generators = network_noise_generators(model.seeds, device, options.noise_seed)
+        else:
+            gen = torch.Generator(device=device).manual_seed(int(options.noise_seed))
+            self.generators = [gen]
+
+    @property
+    def sampling_arg(self):
+        """What ``StochasticMLP.sample_weights`` takes: the list, or the one generator."""
+        return self.generators if self.per_network else self.generators[0]
+
+    def get_state(self) -> list[torch.Tensor]:
+        return [g.get_state() for g in self.generators]
+
+    def set_state(self, states: list[torch.Tensor]) -> None:
+        if len(states) != len(self.generators):
+            raise RuntimeError(
+                f"{len(states)} saved noise-generator states for {len(self.generators)} streams"
+            )
+        for g, state in zip(self.generators, states, strict=True):
+            g.set_state(state)
+
+
+class GraphBackend:
+    """How a ``GraphStepper`` warms up, captures and, after a failed capture, restores.
+
+    This base class holds the device-independent parts; ``CudaGraphBackend`` is the
+    real one, and tests inject a fake to run the stepper's control flow on the CPU.
     """
 
-    WARMUP = 3
+    def warmup(self, step: Callable[[], None]) -> None:
+        step()
 
-    def __init__(self, model, objective, optimiser, inputs, labels, options, noise_gen, graph, log):
-        self.model, self.objective, self.optimiser = model, objective, optimiser
-        self.inputs, self.labels, self.update = inputs, labels, options.update
-        self.noise_gen, self.log = noise_gen, log
-        self.use_graph = graph
+    def capture(self, step: Callable[[], None], generators: list[torch.Generator]):
+        """Record ``step`` (drawing from ``generators``) without running it; returns an
+        object whose ``replay()`` runs the recorded step. Raises if capture fails."""
+        raise NotImplementedError
+
+    def restore_generators(
+        self, generators: list[torch.Generator], states: list[torch.Tensor]
+    ) -> list[torch.Generator]:
+        """Fresh generators in the given states (a failed capture may leave the old ones
+        in capture mode, where every eager draw raises)."""
+        fresh = []
+        for gen, state in zip(generators, states, strict=True):
+            new = torch.Generator(device=gen.device)
+            new.set_state(state)
+            fresh.append(new)
+        return fresh
+
+
+class CudaGraphBackend(GraphBackend):
+    """Warm-up on a side stream; capture with every noise generator registered."""
+
+    def __init__(self, device: torch.device):
+        self.device = device
+        self._default_state = None
+
+    def warmup(self, step):
+        current = torch.cuda.current_stream(self.device)
+        side = torch.cuda.Stream(self.device)
+        side.wait_stream(current)
+        with torch.cuda.stream(side):
+            step()
+        current.wait_stream(side)
+
+    def capture(self, step, generators):
+        current = torch.cuda.current_stream(self.device)
+        default = torch.cuda.default_generators[self.device.index]
+        self._default_state = default.get_state()
+        graph = torch.cuda.CUDAGraph()
+        # Replays must advance each network's own generator: register them (PyTorch
+        # >= 2.4); the default generator is registered by capture_begin itself.
+        for gen in generators:
+            graph.register_generator_state(gen)
+        torch.cuda.synchronize(self.device)
+        stream = torch.cuda.Stream(self.device)
+        stream.wait_stream(current)
+        # torch.cuda.graph's __exit__ ends the capture before it restores the stream, so
+        # a failing capture_end leaves the capture stream current. Here the ``with``
+        # restores the stream whatever happens inside.
+        with torch.cuda.stream(stream):
+            graph.capture_begin()
+            try:
+                step()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    graph.capture_end()
+                # If capture_end failed before handing the allocator back, later
+                # allocations on this stream would still go to the graph's pool.
+                with contextlib.suppress(Exception):
+                    torch._C._cuda_endAllocateToPool(self.device.index, graph.pool())
+                raise
+            graph.capture_end()
+        current.wait_stream(stream)
+        return graph
+
+    def restore_generators(self, generators, states):
+        fresh = super().restore_generators(generators, states)
+        # capture_begin put the default CUDA generator in capture mode as well: give it
+        # back a state outside any capture, then prove that it draws.
+        default = torch.cuda.default_generators[self.device.index]
+        if self._default_state is not None:
+            repaired = torch.Generator(device=self.device)
+            repaired.set_state(self._default_state)
+            default.graphsafe_set_state(repaired.graphsafe_get_state())
+        torch.randn(1, device=self.device)  # raises if the default generator is still capturing
+        if self._default_state is not None:
+            default.set_state(self._default_state)
+        return fresh
+
+
+class GraphStepper:
+    """Runs the training step eagerly, or as warm-up, capture, then graph replays.
+
+    With ``backend=None`` every step runs eagerly. With a backend the first ``warmup``
+    steps run through ``backend.warmup``; the next one is captured (recorded, not run)
+    with the noise generators registered, then replayed; every later step is a replay.
+    If capture raises, the generator states saved just before it are restored into
+    fresh generators and this and every later step run eagerly, so the parameters are
+    those of an eager run; if the generators cannot be restored, training stops with
+    an error that gives the capture's reason. ``path`` and ``reason`` say what ran.
+    """
+
+    # Eager steps before the capture, as CUDA graphs require (lazy state, cuBLAS handles).
+    WARMUP_DEFAULT = 3
+
+    def __init__(
+        self, step, streams: NoiseStreams, backend=None, warmup=WARMUP_DEFAULT, log=print, reason=""
+    ):
+        self._step, self.streams, self.backend = step, streams, backend
+        self.warmup, self.log = warmup, log
         self.graph = None
         self.steps_done = 0
-        device, k = inputs.device, model.n_networks
-        self.batch_idx = torch.zeros(k, options.batch_size, dtype=torch.long, device=device)
-        self.loss_sum = torch.zeros(k, dtype=torch.float64, device=device)
-        self.correct = torch.zeros(k, dtype=torch.long, device=device)
-        self.part_sums: dict[str, torch.Tensor] = {}
-        self.has_accuracy = True
+        self.path = "eager"
+        self.reason = reason if backend is None else "warm-up steps only (no capture yet)"
 
-    def reset(self) -> None:
-        self.loss_sum.zero_()
-        self.correct.zero_()
-        for v in self.part_sums.values():
-            v.zero_()
-
-    def _body(self, after_backward=None):
-        idx = self.batch_idx
-        value = self.objective(self.model, self.inputs[idx], self.labels[idx], self.noise_gen)
-        value.loss.sum().backward()
-        if after_backward is not None:
-            after_backward(self.model, value, idx)
-        if self.update:
-            self.optimiser.step()
-        with torch.no_grad():
-            self.loss_sum += value.loss.detach()
-            self.has_accuracy = value.correct is not None
-            if value.correct is not None:
-                self.correct += value.correct
-            for name, part in value.parts.items():
-                if name not in self.part_sums:
-                    self.part_sums[name] = torch.zeros_like(self.loss_sum)
-                self.part_sums[name] += part.detach().double()
-
-    def step(self, idx: torch.Tensor, after_backward=None) -> None:
-        self.batch_idx.copy_(idx)
+    def step(self) -> None:
         if self.graph is not None:
             self.graph.replay()
-        elif self.use_graph and self.steps_done >= self.WARMUP:
-            self._capture_and_run()
-        elif self.use_graph:  # warm-up: real steps, on a side stream
-            side = torch.cuda.Stream()
-            side.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(side):
-                self.optimiser.zero_grad(set_to_none=True)
-                self._body()
-            torch.cuda.current_stream().wait_stream(side)
+        elif self.backend is None:
+            self._step()
+        elif self.steps_done < self.warmup:
+            self.backend.warmup(self._step)
         else:
-            self.optimiser.zero_grad(set_to_none=True)
-            self._body(after_backward)
+            self._capture_and_run()
         self.steps_done += 1
 
     def _capture_and_run(self) -> None:
-        graph = torch.cuda.CUDAGraph()
-        self.optimiser.zero_grad(set_to_none=True)  # backward in the graph allocates them
+        states = self.streams.get_state()
         try:
-            with torch.cuda.graph(graph):
-                self._body()
-        except Exception as err:  # noqa: BLE001  (any capture failure: fall back)
-            self.log(f"CUDA graph capture failed ({err!r}); continuing with eager steps")
-            self.use_graph = False
-            self.optimiser.zero_grad(set_to_none=True)
-            self._body()
+            graph = self.backend.capture(self._step, self.streams.generators)
+        except Exception as err:  # noqa: BLE001  (any capture failure: restore, go eager)
+            first_line = (str(err).strip().splitlines() or [""])[0]
+            reason = f"CUDA graph capture failed: {type(err).__name__}: {first_line}"
+            try:
+                restored = self.backend.restore_generators(self.streams.generators, states)
+            except Exception as restore_err:
+                raise RuntimeError(
+                    f"{reason}; the noise generators could not be restored afterwards "
+                    f"({restore_err!r}), so training cannot continue with the same noise. "
+                    "Set training.cuda_graph: false to train with eager steps."
+                ) from err
+            self.streams.generators = restored
+            self.backend, self.path, self.reason = None, "eager", reason
+            self.log(f"{reason}; noise generators restored, continuing with eager steps")
+            self._step()
             return
         self.graph = graph
         self.graph.replay()  # capture records the step without running it
+        self.path, self.reason = "cuda_graph", ""
         self.log("training step captured as a CUDA graph")
+
+
+class _TrainingStep:
+    """One step over the minibatch ``batch_idx`` (K, B), with on-device bookkeeping.
+
+    Everything per step stays on the device (graph-safe, no host synchronisation):
+    sums of loss, parts and correct answers over the steps with a finite loss; the
+    ``alive`` mask and the step at which each network first had a non-finite loss or
+    gradient. With ``on_non_finite="isolate"``, a network that is not alive gets its
+    gradient and Adam moments set to zero before Adam's step (by masked_fill, not by
+    multiplying, as NaN·0 is NaN), so its update is exactly zero: its parameters stay at
+    their last, finite values (an update is applied only from a finite loss and
+    finite gradients).
+    """
+
+    def __init__(self, model, objective, optimiser, inputs, labels, options, streams, hook):
+        self.model, self.objective, self.optimiser = model, objective, optimiser
+        self.inputs, self.labels, self.update = inputs, labels, options.update
+        self.streams, self.after_backward = streams, hook
+        # Freezing is needed only when a diverged network must keep training beside the
+        # others; "raise" stops at the end of the epoch, and a non-finite gradient shows
+        # as a non-finite loss one step later, so the loss check alone suffices there.
+        self.isolate = options.update and options.on_non_finite == "isolate"
+        device, k = inputs.device, model.n_networks
+        self.params = [p for group in optimiser.param_groups for p in group["params"]]
+        self.batch_idx = torch.zeros(k, options.batch_size, dtype=torch.long, device=device)
+        self.loss_sum = torch.zeros(k, dtype=torch.float64, device=device)
+        self.correct = torch.zeros(k, dtype=torch.long, device=device)
+        self.finite_steps = torch.zeros(k, dtype=torch.long, device=device)
+        self.part_sums: dict[str, torch.Tensor] = {}
+        self.has_accuracy = True
+        self.alive = torch.ones(k, dtype=torch.bool, device=device)
+        self.diverged_step = torch.full((k,), -1, dtype=torch.long, device=device)
+        self.step_count = torch.zeros((), dtype=torch.long, device=device)
+        # On the CPU a host read is free, so the freezing is skipped while every
+        # network is alive; on a GPU it always runs (a read would synchronise).
+        self.host_checks = device.type == "cpu"
+
+    def reset(self) -> None:
+        for v in (self.loss_sum, self.correct, self.finite_steps, *self.part_sums.values()):
+            v.zero_()
+
+    def state(self) -> dict:
+        return {
+            "alive": self.alive.cpu(),
+            "diverged_step": self.diverged_step.cpu(),
+            "step_count": self.step_count.cpu(),
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.alive.copy_(state["alive"])
+        self.diverged_step.copy_(state["diverged_step"])
+        self.step_count.copy_(state["step_count"])
+
+    def __call__(self) -> None:
+        self.optimiser.zero_grad(set_to_none=True)
+        idx = self.batch_idx
+        x, y = self.inputs[idx], self.labels[idx]
+        value = self.objective(self.model, x, y, self.streams.sampling_arg)
+        value.loss.sum().backward()
+        if self.after_backward is not None:
+            self.after_backward(self.model, value, idx)
+        with torch.no_grad():
+            loss = value.loss.detach()
+            finite = torch.isfinite(loss)
+            k = loss.shape[0]
+            grads = [p.grad for p in self.params if p.grad is not None]
+            if self.isolate and grads:
+                # One non-finite element makes its network's sum non-finite.
+                grad_sum = sum(g.reshape(k, -1).sum(1) for g in grads)
+                finite &= torch.isfinite(grad_sum)
+            self.step_count += 1
+            newly = self.alive & ~finite
+            self.diverged_step.copy_(torch.where(newly, self.step_count, self.diverged_step))
+            self.alive &= finite
+            if self.update:
+                if self.isolate and (not self.host_checks or not bool(self.alive.all())):
+                    self._freeze_dead()
+                self.optimiser.step()
+            alive = self.alive
+            self.finite_steps += alive
+            self.loss_sum += torch.where(alive, loss, 0.0)
+            self.has_accuracy = value.correct is not None
+            if value.correct is not None:
+                self.correct += torch.where(alive, value.correct, 0)
+            for name, part in value.parts.items():
+                if name not in self.part_sums:
+                    self.part_sums[name] = torch.zeros_like(self.loss_sum)
+                self.part_sums[name] += torch.where(alive, part.detach(), 0.0)
+
+    def _freeze_dead(self) -> None:
+        dead = ~self.alive
+        for p in self.params:
+            mask = dead.view(-1, *([1] * (p.dim() - 1)))
+            if p.grad is not None:
+                p.grad.masked_fill_(mask, 0.0)
+            state = self.optimiser.state.get(p)
+            if state:
+                state["exp_avg"].masked_fill_(mask, 0.0)
+                state["exp_avg_sq"].masked_fill_(mask, 0.0)
+
+
+def _eager_reason(options: TrainOptions, device, after_backward) -> str:
+    """Why a run takes eager steps; "" when it may capture a CUDA graph."""
+    if not options.update:
+        return "statistics pass (no parameter update)"
+    if after_backward is not None:
+        return "a hook runs after every backward pass"
+    if device.type != "cuda":
+        return f"device {device} (CUDA graphs need a CUDA device)"
+    if not options.cuda_graph:
+        return "training.cuda_graph is false"
+    return ""
 
 
 def train(
@@ -173,6 +436,7 @@ def train(
     log: Callable[[str], None] = print,
     after_backward: Callable[[StochasticMLP, object, torch.Tensor], None] | None = None,
     after_epoch: Callable[[int, StochasticMLP], dict[str, list[float]]] | None = None,
+    graph_backend: GraphBackend | None = None,
 ) -> TrainHistory:
     """Train (or, with ``update=False``, only pass over the data with) ``model``.
 
@@ -181,8 +445,56 @@ def train(
     backward pass, before the optimiser step: statistics passes hook in here.
     ``after_epoch(epoch, model)`` runs after every epoch (numbered from 1) and returns
     named per-network values (e.g. RMS σ, a test accuracy) kept in
-    ``history.epoch_metrics``; it must not draw from the training noise stream.
+    ``history.epoch_metrics``; it must not draw from the training noise streams.
+    ``graph_backend`` replaces the CUDA-graph machinery (tests inject a fake); by
+    default a CUDA device captures the step unless ``options`` or a hook forbid it.
+    The whole run takes place with the model's device as the current CUDA device.
     """
+    device = model.mu_w[0].device
+    check_cuda_device(device)
+    # Seeding, streams and capture act on the *current* CUDA device: make it the model's.
+    on_device = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+    with on_device:
+        return _train(
+            model,
+            objective,
+            data,
+            options,
+            describe,
+            checkpoint_path,
+            log,
+            after_backward,
+            after_epoch,
+            graph_backend,
+        )
+
+
+def check_cuda_device(device: torch.device) -> None:
+    """Stop with an error naming ``device`` if it is not a CUDA device of this machine."""
+    if device.type != "cuda":
+        return
+    if not torch.cuda.is_available():
+        raise RuntimeError(f"device {str(device)!r} requested but CUDA is not available here")
+    count = torch.cuda.device_count()
+    if device.index is not None and not 0 <= device.index < count:
+        raise RuntimeError(
+            f"device {str(device)!r} does not exist: this machine has {count} CUDA device(s)"
+            + (f" (cuda:0 to cuda:{count - 1})" if count else "")
+        )
+
+
+def _train(
+    model,
+    objective,
+    data,
+    options,
+    describe,
+    checkpoint_path,
+    log,
+    after_backward,
+    after_epoch,
+    graph_backend,
+) -> TrainHistory:
     device = model.mu_w[0].device
     k = model.n_networks
     describe = describe or [f"network {i}" for i in range(k)]
@@ -190,9 +502,9 @@ def train(
     n_batches = n // options.batch_size
     if n_batches == 0:
         raise ValueError(f"training set of {n} examples is smaller than one batch")
-    use_graph = (
-        options.cuda_graph and device.type == "cuda" and options.update and after_backward is None
-    )
+    reason = _eager_reason(options, device, after_backward)
+    if graph_backend is None and not reason:
+        graph_backend = CudaGraphBackend(device)
     noise_params = [*model.phi_w, *model.phi_b, model.phi_shared]
     noise_ids = {id(p) for p in noise_params}
     mean_params = [p for p in model.parameters() if id(p) not in noise_ids]
@@ -204,13 +516,15 @@ def train(
         lr=options.learning_rate,
         betas=options.adam_betas,
         eps=options.adam_eps,
-        capturable=use_graph,
+        # The same Adam arithmetic whether the step is replayed from a graph or eager
+        # (after a failed capture), so the two give the same parameters.
+        capturable=device.type == "cuda",
     )
-    if use_graph:  # a captured graph may draw only from the default CUDA generator
-        noise_gen = None
-        torch.cuda.manual_seed(int(options.noise_seed))
-    else:
-        noise_gen = torch.Generator(device=device).manual_seed(int(options.noise_seed))
+    streams = NoiseStreams(model, options, device)
+    inputs, labels = data.inputs.to(device), data.labels.to(device)
+    body = _TrainingStep(
+        model, objective, optimiser, inputs, labels, options, streams, after_backward
+    )
     history = TrainHistory()
     start_epoch = 0
     checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
@@ -223,39 +537,48 @@ def train(
             )
         model.load_state_dict(state["model"])
         optimiser.load_state_dict(state["optimiser"])
-        if use_graph:
-            torch.cuda.set_rng_state(state["noise_generator"], device)
-        else:
-            noise_gen.set_state(state["noise_generator"])
+        streams.set_state(state["noise_generators"])
+        body.load_state(state["step_state"])
         history = TrainHistory(**state["history"])
         start_epoch = state["epoch"] + 1
         log(f"resuming from {checkpoint_path} after epoch {start_epoch}")
 
-    inputs, labels = data.inputs.to(device), data.labels.to(device)
-    stepper = _Stepper(
-        model, objective, optimiser, inputs, labels, options, noise_gen, use_graph, log
-    )
+    stepper = GraphStepper(body, streams, graph_backend, log=log, reason=reason)
     started = time.perf_counter()
     for epoch in range(start_epoch, options.epochs):
         t0 = time.perf_counter()
         order = torch.stack([epoch_permutation(s, epoch, n) for s in model.seeds]).to(device)
-        stepper.reset()
+        body.reset()
+        t_steps = time.perf_counter()
         for step in range(n_batches):
-            idx = order[:, step * options.batch_size : (step + 1) * options.batch_size]
-            stepper.step(idx, after_backward)
+            body.batch_idx.copy_(
+                order[:, step * options.batch_size : (step + 1) * options.batch_size]
+            )
+            stepper.step()
         # The one host read of the epoch.
-        mean_loss = (stepper.loss_sum / n_batches).tolist()
-        if not stepper.has_accuracy:  # an objective without classes (regression)
+        finite_steps = body.finite_steps.double()
+        mean_loss = (body.loss_sum / finite_steps).tolist()
+        if not body.has_accuracy:  # an objective without classes (regression)
             accuracy = [float("nan")] * k
         else:
-            accuracy = (stepper.correct.double() / (n_batches * options.batch_size)).tolist()
-        part_sums = stepper.part_sums
-        parts = {name: (v / n_batches).tolist() for name, v in part_sums.items()}
-        bad = [describe[i] for i, v in enumerate(mean_loss) if not math.isfinite(v)]
-        if bad:
+            accuracy = (body.correct.double() / (finite_steps * options.batch_size)).tolist()
+        parts = {name: (v / finite_steps).tolist() for name, v in body.part_sums.items()}
+        diverged = body.diverged_step.tolist()
+        step_seconds = time.perf_counter() - t_steps
+        history.diverged_step = [s if s >= 0 else None for s in diverged]
+        history.diverged_epoch = [(s - 1) // n_batches + 1 if s >= 0 else None for s in diverged]
+        newly = [i for i, e in enumerate(history.diverged_epoch) if e == epoch + 1]
+        if newly and options.on_non_finite == "raise":
             raise NonFiniteLossError(
-                f"non-finite loss in epoch {epoch + 1} for: {'; '.join(bad)}. "
+                f"non-finite loss or gradient in epoch {epoch + 1} for: "
+                f"{'; '.join(describe[i] for i in newly)}. "
                 "Lower the learning rate or check c, rho and the data."
+            )
+        for i in newly:
+            log(
+                f"DIVERGED {describe[i]}: non-finite loss or gradient at step {diverged[i]} "
+                f"(epoch {epoch + 1}); its parameters are frozen at their last finite values, "
+                f"the other {k - 1} network(s) of the group train on"
             )
         seconds = time.perf_counter() - t0
         history.epoch.append(epoch + 1)
@@ -263,15 +586,27 @@ def train(
         history.train_accuracy.append(accuracy)
         history.parts.append(parts)
         history.seconds.append(seconds)
-        history.epoch_metrics.append(after_epoch(epoch + 1, model) if after_epoch else {})
+        history.step_seconds.append(step_seconds)
+        stop = None
+        try:
+            history.epoch_metrics.append(after_epoch(epoch + 1, model) if after_epoch else {})
+        except StopTraining as signal:
+            stop = signal
+            history.epoch_metrics.append(signal.values)
+            history.stopped = f"after epoch {epoch + 1}: {signal}"
+        history.step_path, history.step_path_reason = stepper.path, stepper.reason
         done = epoch + 1 - start_epoch
         elapsed = time.perf_counter() - started
         eta = elapsed / done * (options.epochs - epoch - 1)
         if (epoch + 1) % options.log_every == 0 or epoch + 1 == options.epochs:
             for i in range(k):
+                status = (
+                    f"diverged at step {diverged[i]}"
+                    if diverged[i] >= 0
+                    else f"loss {mean_loss[i]:.4f} | train acc {accuracy[i]:.4f}"
+                )
                 log(
-                    f"epoch {epoch + 1}/{options.epochs} | {describe[i]} | "
-                    f"loss {mean_loss[i]:.4f} | train acc {accuracy[i]:.4f} | "
+                    f"epoch {epoch + 1}/{options.epochs} | {describe[i]} | {status} | "
                     f"epoch {seconds:.1f}s | elapsed {_format_eta(elapsed)} | "
                     f"ETA {_format_eta(eta)}"
                 )
@@ -283,13 +618,21 @@ def train(
                     "options": asdict(options),
                     "model": model.state_dict(),
                     "optimiser": optimiser.state_dict(),
-                    "noise_generator": (
-                        torch.cuda.get_rng_state(device) if use_graph else noise_gen.get_state()
-                    ),
+                    "noise_generators": streams.get_state(),
+                    "step_state": body.state(),
                     "history": asdict(history),
                 },
                 checkpoint_path,
             )
+        if stop is not None:
+            log(f"training stopped {history.stopped}")
+            break
+    if not history.step_path:  # resumed after the last epoch: nothing ran
+        history.step_path, history.step_path_reason = stepper.path, stepper.reason
+    log(
+        f"training steps ran as: {history.step_path}"
+        + (f" ({history.step_path_reason})" if history.step_path_reason else "")
+    )
     return history
 
 
@@ -299,12 +642,14 @@ def evaluate(
     data: Dataset,
     sample: bool,
     batch_size: int,
-    generator: torch.Generator | None = None,
+    generator: torch.Generator | list[torch.Generator] | None = None,
 ) -> dict[str, list[float]]:
     """Accuracy and mean cross-entropy per network on ``data``.
 
     With ``sample=True`` every batch uses a fresh draw of all weights (as in
-    training); with ``sample=False`` the weights are the means μ.
+    training) from ``generator``: one per network (``noise_generators``) or one for
+    the group, as ``StochasticMLP.sample_weights`` takes it; with ``sample=False``
+    the weights are the means μ.
     """
     device = model.mu_w[0].device
     k = model.n_networks
@@ -327,15 +672,41 @@ def evaluate(
     }
 
 
+def noise_generators(model: StochasticMLP, noise_streams: str, stream: int, device=None):
+    """Generators for sampling outside training (e.g. test accuracy with sampled weights).
+
+    "per_network": one generator per network seeded from its own seed and ``stream``
+    (so a network's sampled test accuracy does not depend on its group either);
+    "shared": one generator seeded with ``stream``.
+    """
+    device = model.mu_w[0].device if device is None else device
+    if noise_streams == "per_network":
+        return network_noise_generators(model.seeds, device, stream)
+    if noise_streams == "shared":
+        return torch.Generator(device=device).manual_seed(int(stream))
+    raise ValueError(f"noise_streams must be one of {NOISE_STREAMS}, got {noise_streams!r}")
+
+
+def _json_number(value):
+    """NaN and infinities as None: strict JSON has no such numbers."""
+    return value if not isinstance(value, float) or math.isfinite(value) else None
+
+
 def history_to_json(history: TrainHistory, index: int) -> dict:
     """The history of network ``index`` of a group, as plain JSON values."""
     return {
         "epoch": history.epoch,
-        "loss": [v[index] for v in history.loss],
-        "train_accuracy": [v[index] for v in history.train_accuracy],
-        "parts": [{k: v[index] for k, v in p.items()} for p in history.parts],
+        "loss": [_json_number(v[index]) for v in history.loss],
+        "train_accuracy": [_json_number(v[index]) for v in history.train_accuracy],
+        "parts": [{k: _json_number(v[index]) for k, v in p.items()} for p in history.parts],
         "seconds": history.seconds,
-        "epoch_metrics": [{k: v[index] for k, v in m.items()} for m in history.epoch_metrics],
+        "epoch_metrics": [
+            {k: _json_number(v[index]) for k, v in m.items()} for m in history.epoch_metrics
+        ],
+        "diverged_step": history.diverged_step[index] if history.diverged_step else None,
+        "diverged_epoch": history.diverged_epoch[index] if history.diverged_epoch else None,
+        "step_path": history.step_path,
+        "step_path_reason": history.step_path_reason,
     }
 
 

@@ -21,6 +21,11 @@ import torch.nn.functional as F
 from torch import nn
 
 NOISE_SETTINGS = ("heterogeneous", "homogeneous")
+# "methods": the network and costs as the paper's Methods state them. "released_code":
+# as the authors' released sims-fig2and3.py ran them: no ReLU after the first layer, a
+# ReLU after every later layer (the logits too), and homogeneous noise sampled with the
+# root mean square of every synapse's own σ_i (README, "Paper settings").
+VARIANTS = ("methods", "released_code")
 
 
 class _Softplus(torch.autograd.Function):
@@ -70,8 +75,12 @@ class StochasticMLP(nn.Module):
         sigma_init: float = 1e-4,
         dtype=torch.float32,
         device="cpu",
+        variant: str = "methods",
     ):
         super().__init__()
+        if variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        self.variant = variant
         if len(noise) != len(seeds):
             raise ValueError("one noise setting and one seed per network are required")
         for n in noise:
@@ -125,32 +134,103 @@ class StochasticMLP(nn.Module):
         return len(self.mu_w)
 
     def sigmas(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """σ = softplus(φ) per layer as (weight σ, bias σ), honouring the noise setting."""
-        shared = softplus(self.phi_shared)
+        """σ with which the weights are sampled, per layer as (weight σ, bias σ).
+
+        Heterogeneous networks: each synapse's own σ_i = softplus(φ_i). Homogeneous
+        networks: one σ per network, in the Methods variant softplus(φ_shared), in the
+        released-code variant the root mean square of the network's own σ_i
+        (``own_sigma_rms``).
+        """
+        own = self.own_sigmas()
+        if not self.any_homogeneous:
+            return own
+        if self.variant == "released_code":
+            shared = self.own_sigma_rms(own)
+        else:
+            shared = softplus(self.phi_shared)
+        mask = self.homogeneous
         out = []
-        for phi_w, phi_b in zip(self.phi_w, self.phi_b, strict=True):
-            sw, sb = softplus(phi_w), softplus(phi_b)
-            if self.any_homogeneous:
-                mask = self.homogeneous
-                sw = torch.where(mask[:, None, None], shared[:, None, None].expand_as(sw), sw)
-                sb = torch.where(mask[:, None], shared[:, None].expand_as(sb), sb)
+        for sw, sb in own:
+            sw = torch.where(mask[:, None, None], shared[:, None, None].expand_as(sw), sw)
+            sb = torch.where(mask[:, None], shared[:, None].expand_as(sb), sb)
             out.append((sw, sb))
         return out
+
+    def own_sigmas(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each synapse's own σ_i = softplus(φ_i) per layer, whatever the noise setting."""
+        return [
+            (softplus(phi_w), softplus(phi_b))
+            for phi_w, phi_b in zip(self.phi_w, self.phi_b, strict=True)
+        ]
+
+    def own_sigma_rms(self, own=None) -> torch.Tensor:
+        """√(Σ_i σ_i² / N) over the N weights and thresholds of each network, (K,).
+
+        The one σ with which the released code samples a homogeneous network (its
+        ``uniform=True``), differentiable with respect to every φ_i.
+        """
+        own = self.own_sigmas() if own is None else own
+        total = sum(sw.pow(2).flatten(1).sum(1) + sb.pow(2).sum(1) for sw, sb in own)
+        return (total / self.n_synapses).sqrt()
 
     def means(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         return [(w, b) for w, b in zip(self.mu_w, self.mu_b, strict=True)]
 
     def sample_weights(
-        self, generator: torch.Generator | None = None, sigmas=None
+        self, generator: torch.Generator | Sequence[torch.Generator] | None = None, sigmas=None
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """One draw w = μ + σ ξ of every synapse of every network (reparameterised)."""
+        """One draw w = μ + σ ξ of every synapse of every network (reparameterised).
+
+        ``generator`` is one of
+        - a sequence of K generators, one per network (``network_noise_generators``):
+          network k draws all its ξ, layer by layer (weights, then thresholds), as one
+          vector of ``n_synapses`` values from its own generator, so its noise is the
+          same whether it is trained alone or in any group, in any position;
+        - one generator (or None: torch's default) shared by the whole group: one draw
+          per layer for all K networks, so a network's noise depends on its group.
+        ``sigmas`` (as ``sigmas()`` returns them) are the σ to sample with.
+        """
         sigmas = self.sigmas() if sigmas is None else sigmas
-        weights = []
-        for (mw, mb), (sw, sb) in zip(self.means(), sigmas, strict=True):
-            xw = torch.randn(mw.shape, generator=generator, dtype=mw.dtype, device=mw.device)
-            xb = torch.randn(mb.shape, generator=generator, dtype=mb.dtype, device=mb.device)
-            weights.append((mw + sw * xw, mb + sb * xb))
-        return weights
+        if generator is not None and not isinstance(generator, torch.Generator):
+            noise = self._per_network_noise(list(generator))
+        else:
+            noise = []
+            for mw, mb in self.means():
+                xw = torch.randn(mw.shape, generator=generator, dtype=mw.dtype, device=mw.device)
+                xb = torch.randn(mb.shape, generator=generator, dtype=mb.dtype, device=mb.device)
+                noise.append((xw, xb))
+        return [
+            (mw + sw * xw, mb + sb * xb)
+            for (mw, mb), (sw, sb), (xw, xb) in zip(self.means(), sigmas, noise, strict=True)
+        ]
+
+    @property
+    def n_synapses(self) -> int:
+        """Weights and thresholds of one network: the length of its noise vector ξ."""
+        return sum(n_out * n_in + n_out for n_out, n_in in self._layer_shapes())
+
+    def _layer_shapes(self) -> list[tuple[int, int]]:
+        return list(zip(self.layer_sizes[1:], self.layer_sizes[:-1], strict=True))
+
+    def _per_network_noise(self, generators: list[torch.Generator]):
+        """ξ ~ N(0, 1) per layer, row k of every tensor drawn from ``generators[k]`` alone."""
+        k = self.n_networks
+        if len(generators) != k:
+            raise ValueError(f"{len(generators)} noise generators for {k} networks")
+        mw0 = self.mu_w[0]
+        flat = torch.empty(k, self.n_synapses, dtype=mw0.dtype, device=mw0.device)
+        # One kernel per network (not per layer and network): on a GPU this is the
+        # whole cost of per-network streams, K launches per step (or K graph nodes).
+        for row, gen in zip(flat, generators, strict=True):
+            row.normal_(generator=gen)
+        noise, offset = [], 0
+        for n_out, n_in in self._layer_shapes():
+            xw = flat[:, offset : offset + n_out * n_in].view(k, n_out, n_in)
+            offset += n_out * n_in
+            xb = flat[:, offset : offset + n_out]
+            offset += n_out
+            noise.append((xw, xb))
+        return noise
 
     def forward(self, x: torch.Tensor, weights=None, record_activity=None) -> torch.Tensor:
         """Logits (K, B, n_out) for inputs x of shape (K, B, n_in) or (B, n_in).
@@ -167,9 +247,17 @@ class StochasticMLP(nn.Module):
             if record_activity is not None:
                 record_activity.append(h)
             h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-            if layer < len(weights) - 1:
+            if self._relu_after(layer, len(weights)):
                 h = F.relu(h)
         return h
+
+    def _relu_after(self, layer: int, n_layers: int) -> bool:
+        """Methods: ReLU after every hidden layer. Released code: after every layer but
+        the first, the output layer included (its logits then pass through a ReLU
+        before the softmax)."""
+        if self.variant == "released_code":
+            return layer > 0
+        return layer < n_layers - 1
 
     def weight_sigma_rms(self) -> torch.Tensor:
         """Root-mean-square σ over all weights (biases excluded), per network (K,)."""
@@ -177,3 +265,27 @@ class StochasticMLP(nn.Module):
             total = sum(sw.pow(2).flatten(1).sum(1) for sw, _ in self.sigmas())
             count = sum(w[0].numel() for w in self.mu_w)
         return (total / count).sqrt()
+
+
+def noise_stream_seed(network_seed: int, stream: int = 0) -> int:
+    """Seed of a network's own noise stream: SplitMix64 of (network seed, stream number).
+
+    Mixing (rather than using the network seed as it is) keeps the noise stream
+    apart from the other generators seeded from the same number (initialisation,
+    data order), and streams 0, 1, ... (training, test sampling) apart from each other.
+    """
+    mask = (1 << 64) - 1
+    z = (int(network_seed) * 0x9E3779B97F4A7C15 + int(stream) * 0xD1B54A32D192ED03 + 0x5EED) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    return (z ^ (z >> 31)) & ((1 << 63) - 1)  # manual_seed takes a non-negative int64
+
+
+def network_noise_generators(
+    seeds: Sequence[int], device, stream: int = 0
+) -> list[torch.Generator]:
+    """One generator per network, each seeded from that network's own seed alone."""
+    return [
+        torch.Generator(device=device).manual_seed(noise_stream_seed(seed, stream))
+        for seed in seeds
+    ]

@@ -27,7 +27,17 @@ TRAINING_COLUMNS = [
     "device",
     "n_train",
     "n_test",
+    # A network whose loss or gradient turned non-finite (engine: on_non_finite="isolate"):
+    # its other columns are measured on its frozen parameters; a value that is still not
+    # finite there (e.g. an infinite reliability cost) is left empty, never for others.
+    "diverged",
+    "diverged_epoch",
 ]
+
+
+# Per-dataset costs at the end of training (efficient_synapses.cost_analysis); empty
+# c_trivial_cheaper: no c at which the trivial network becomes cheaper than this one.
+COST_COLUMNS = ["overall_cost", "trivial_cost", "trivial_cheaper", "c_trivial_cheaper"]
 
 
 def training_table(metrics_files: Iterable[str | Path]) -> pd.DataFrame:
@@ -35,14 +45,35 @@ def training_table(metrics_files: Iterable[str | Path]) -> pd.DataFrame:
     rows = []
     for path in metrics_files:
         metrics = json.loads(Path(path).read_text())
+        # metrics.json written before divergence was recorded: the network did not diverge.
+        metrics.setdefault("diverged", False)
+        metrics.setdefault("diverged_epoch", None)
+        missing = [key for key in TRAINING_COLUMNS if key not in metrics]
+        if missing:
+            raise ValueError(f"{path}: missing keys {missing}")
         row = {key: metrics[key] for key in TRAINING_COLUMNS}
-        bad = [k for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)]
-        if bad:
-            raise ValueError(f"{path}: non-finite values in {bad}")
+        if row["diverged"] and row["diverged_epoch"] is None:
+            raise ValueError(f"{path}: diverged is true but diverged_epoch is missing")
+        if not row["diverged"]:
+            bad = [
+                k
+                for k, v in row.items()
+                if k != "diverged_epoch"
+                and (v is None or (isinstance(v, float) and not math.isfinite(v)))
+            ]
+            if bad:
+                raise ValueError(f"{path}: non-finite values in {bad}")
+        # Variant and the end-of-training cost against the trivial network (issue 14); a
+        # metrics.json written before them has the Methods variant and empty costs.
+        cost = metrics.get("cost_at_end") or {}
+        row["variant"] = metrics.get("variant", "methods")
+        row.update({key: cost.get(key) for key in COST_COLUMNS})
         rows.append(row)
     if not rows:
         raise ValueError("no training metrics to aggregate")
-    table = pd.DataFrame(rows, columns=TRAINING_COLUMNS)
+    table = pd.DataFrame(rows, columns=[*TRAINING_COLUMNS, "variant", *COST_COLUMNS])
+    table["diverged"] = table["diverged"].astype(bool)
+    table["diverged_epoch"] = table["diverged_epoch"].astype("Int64")  # empty when not diverged
     return table.sort_values(["noise", "rho_value", "c", "seed"]).reset_index(drop=True)
 
 
