@@ -26,6 +26,7 @@ include: "workflow/rules/posterior.smk"
 include: "workflow/rules/experimental.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/paper_settings.smk"
 include: "workflow/rules/benchmark.smk"
 
 rule all:

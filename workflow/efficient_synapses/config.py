@@ -52,6 +52,23 @@ def check_config(config: dict) -> None:
             raise ConfigError(f"toy_regression.intervals: [{low}, {high}] is empty")
     if not toy["x_range"][0] < toy["x_range"][1]:
         raise ConfigError(f"toy_regression.x_range {toy['x_range']} is empty")
+    by_rho = config["sweep"].get("log10_c_by_rho") or {}
+    rhos = [parse_rho(r) for r in config["sweep"]["rho"]]
+    for key in by_rho:
+        try:
+            value = parse_rho(key)
+        except ValueError as err:
+            raise ConfigError(f"sweep.log10_c_by_rho: key {key!r}: {err}") from err
+        if value not in rhos:
+            raise ConfigError(
+                f"sweep.log10_c_by_rho has ρ = {key!r}, which is not in sweep.rho "
+                f"{config['sweep']['rho']}"
+            )
+    for target in config.get("targets") or []:
+        if target not in TARGET_STAGES:
+            raise ConfigError(
+                f"targets: unknown target {target!r}; expected one of {sorted(TARGET_STAGES)}"
+            )
     n_train = training["train_subset"] or 60000
     if training["batch_size"] > n_train:
         raise ConfigError(
@@ -60,16 +77,72 @@ def check_config(config: dict) -> None:
         )
 
 
+def sweep_c_values(config: dict, rho: str) -> list[float]:
+    """c of the Figure 2/3 networks at this ρ: ``sweep.log10_c_by_rho[rho]`` if given,
+    else the grid ``sweep.log10_c`` (the same for every ρ, as in the paper)."""
+    by_rho = config["sweep"].get("log10_c_by_rho")
+    if by_rho:
+        for key, values in by_rho.items():
+            if parse_rho(key) == parse_rho(rho):
+                return [10.0 ** float(k) for k in values]
+        return []
+    return c_grid(config["sweep"]["log10_c"])
+
+
 def sweep_networks(config: dict) -> list[dict[str, str]]:
     """Wildcard values (noise, rho, c, seed) of every Figure 2/3 training job."""
     sweep = config["sweep"]
+    if not needs_stage(config, "sweep"):
+        return []
     return [
         {"noise": noise, "rho": rho_label(rho), "c": c_label(c), "seed": str(seed)}
         for noise in sweep["noise"]
         for rho in sweep["rho"]
-        for c in c_grid(sweep["log10_c"])
+        for c in sweep_c_values(config, rho)
         for seed in sweep["seeds"]
     ]
+
+
+# What each selectable target (config key `targets`) needs trained: the Figure 2/3
+# sweep, the networks of Figure 5 / Appendix 6 ("curvature"), of Figure 7
+# ("posterior"), and the network without hidden layer ("nohidden"). Names are figure
+# names and table stems (results/tables/<name>.csv), plus claims and configuration.
+TARGET_STAGES = {
+    "fig1": set(),
+    "fig2": {"sweep"},
+    "fig3": {"sweep"},
+    "fig4": set(),
+    "fig5": {"curvature"},
+    "fig6": set(),
+    "fig7": {"posterior"},
+    "figA4_1": set(),
+    "figA5_1": {"nohidden"},
+    "figA6_1": {"curvature"},
+    "figA6_2": {"curvature"},
+    "training": {"sweep"},
+    "training_history": {"sweep"},
+    "paper_slice": {"sweep"},
+    "experimental": set(),
+    "curvature": {"curvature"},
+    "fisher_vs_hessian": {"curvature"},
+    "posterior_slopes": {"posterior"},
+    "nohidden_slopes": {"nohidden"},
+    "toy_regression": set(),
+    "elbo_bound": {"curvature", "posterior", "nohidden"},
+    "claims": {"sweep", "curvature", "posterior", "nohidden"},
+    "configuration": set(),
+}
+
+
+def selected_targets(config: dict) -> list[str]:
+    """The targets of this run: config key ``targets``, or every one when it is null."""
+    targets = config.get("targets")
+    return list(TARGET_STAGES) if targets is None else list(targets)
+
+
+def needs_stage(config: dict, stage: str) -> bool:
+    """Whether any selected target needs the networks of ``stage`` trained."""
+    return any(stage in TARGET_STAGES[t] for t in selected_targets(config))
 
 
 def networks_at_s(
@@ -131,10 +204,14 @@ def training_networks(config: dict) -> list[dict[str, str]]:
     """Wildcards of every network of the paper's architecture that the workflow trains.
 
     The Figure 2/3 sweep first, then those of Figures 5, 7 and Appendix 6 not already in
-    it; no network twice.
+    it; no network twice. Only the stages the selected ``targets`` need.
     """
     seen, out = set(), []
-    extra = [n["wildcards"] for n in curvature_networks(config) + posterior_networks(config)]
+    extra = []
+    if needs_stage(config, "curvature"):
+        extra += [n["wildcards"] for n in curvature_networks(config)]
+    if needs_stage(config, "posterior"):
+        extra += [n["wildcards"] for n in posterior_networks(config)]
     for wildcards in sweep_networks(config) + extra:
         key = tuple(sorted(wildcards.items()))
         if key not in seen:

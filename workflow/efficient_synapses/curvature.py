@@ -78,7 +78,11 @@ def load_network(
     """
     params = torch.load(path, map_location="cpu", weights_only=True)
     noise = params["noise"]
-    model = StochasticMLP(params["layer_sizes"], [noise], [seed], dtype=dtype, device=device)
+    # The layer order of the variant it was trained in (params.pt before variants: methods).
+    variant = params.get("variant", "methods")
+    model = StochasticMLP(
+        params["layer_sizes"], [noise], [seed], dtype=dtype, device=device, variant=variant
+    )
     with torch.no_grad():
         for layer in range(model.n_layers):
             model.mu_w[layer][0].copy_(params["mu_weight"][layer])

@@ -93,18 +93,37 @@ class EnergyEfficientObjective:
         self.loss = loss
 
     def regularisers(self, model: StochasticMLP, sigmas) -> dict[str, torch.Tensor]:
-        """Per-dataset magnitude and reliability costs, each (K,)."""
+        """Per-dataset magnitude and reliability costs, each (K,).
+
+        Methods variant: c Σ_i σ_i^-ρ (Eq. 4) over the σ the weights are sampled with
+        (``sigmas``), so a homogeneous network pays N c σ^-ρ. Released-code variant: every
+        synapse pays for its own σ_i, c Σ_i σ_i^-ρ, and a homogeneous network pays in
+        addition N c σ_rms^-ρ for the shared σ_rms it is sampled with (sims-fig2and3.py,
+        ``uniform=True``); at the optimum all σ_i are equal, so it effectively pays 2c.
+        """
         mus = [t for pair in model.means() for t in pair]
         magnitude = self.magnitude_lambda * per_network_sum(m.abs() for m in mus)
+        if model.variant == "released_code":
+            own = model.own_sigmas()
+            reliability = self.c * self._sum_sigma_power(own)
+            if model.any_homogeneous:
+                rms = model.own_sigma_rms(own)
+                shared = model.n_synapses * torch.exp(-self.rho * torch.log(rms))
+                reliability = reliability + self.c * model.homogeneous.to(rms.dtype) * shared
+        else:
+            reliability = self.c * self._sum_sigma_power(sigmas)
+        return {"magnitude": magnitude, "reliability": reliability}
+
+    def _sum_sigma_power(self, sigmas) -> torch.Tensor:
+        """Σ_i σ_i^-ρ per network (K,) over every weight and threshold."""
         # σ^-ρ as exp(-ρ ln σ): each network has its own ρ, and a tensor-valued
         # exponent in pow() is several times slower, forward and backward.
         rho = self.rho
-        reliability = self.c * sum(
+        return sum(
             torch.exp(-rho[:, None, None] * torch.log(sw)).flatten(1).sum(1)
             + torch.exp(-rho[:, None] * torch.log(sb)).sum(1)
             for sw, sb in sigmas
         )
-        return {"magnitude": magnitude, "reliability": reliability}
 
     def __call__(self, model: StochasticMLP, x, y, generator=None) -> ObjectiveValue:
         sigmas = model.sigmas()

@@ -30,6 +30,7 @@ from efficient_synapses.config import (  # noqa: E402
     nohidden_networks,
     posterior_networks,
     prior_scale,
+    selected_targets,
     sweep_networks,
     training_groups,
 )
@@ -155,11 +156,21 @@ TABLES = [
 ]
 
 
+# Files of each target name that config key `targets` may select (null: all of them).
+TARGET_FILES = {
+    **{name: figure_files(name) for name in FIGURES},
+    **{Path(table).stem: [table] for table in TABLES},
+    "training_history": [
+        "results/tables/training_history.csv",
+        *figure_files("training_history"),
+    ],
+    "paper_slice": ["results/tables/paper_slice.csv"],
+    "claims": ["results/claims.csv", "results/claims.md"],
+    "configuration": ["results/configuration.yaml"],
+}
+
+
 def all_targets():
-    return [
-        *TABLES,
-        "results/claims.csv",
-        "results/claims.md",
-        "results/configuration.yaml",
-        *[path for name in FIGURES for path in figure_files(name)],
-    ]
+    """The files of every selected target; a figure without panels (e.g. figA6_2 with
+    no other c factor) is not made and so not listed."""
+    return [path for name in selected_targets(config) for path in TARGET_FILES.get(name, [])]

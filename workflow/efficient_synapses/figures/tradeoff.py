@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+from matplotlib.transforms import blended_transform_factory
 
 from ..tables import seed_summary
 from .style import NOISE_COLOURS, NOISE_LABELS, apply_style, rho_title, save_figure, tidy_log_axes
@@ -11,12 +13,67 @@ from .style import NOISE_COLOURS, NOISE_LABELS, apply_style, rho_title, save_fig
 METRICS = ["test_accuracy_sampled", "sigma_rms", "reliability_cost_s1"]
 
 
+DIVERGED_MARKER = {"marker": "x", "color": "#c0392b", "ms": 5, "mew": 1.2, "ls": "none"}
+
+
+def _diverged(table: pd.DataFrame) -> pd.Series:
+    """Rows of networks whose training diverged (column absent in older tables: none)."""
+    if "diverged" not in table:
+        return pd.Series(False, index=table.index)
+    return table["diverged"].fillna(False).astype(bool)
+
+
 def _prepare(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Seed summary of the networks that trained to the end; diverged ones are drawn apart."""
     table = table.copy()
     table["rho"] = table["rho"].astype(str)
-    summary = seed_summary(table, METRICS)
+    summary = seed_summary(table[~_diverged(table)], METRICS)
     rhos = table[["rho", "rho_value"]].drop_duplicates().sort_values("rho_value")["rho"].tolist()
     return summary, rhos
+
+
+def _mark_diverged(ax, rows: pd.DataFrame, xcol: str, ycol: str, corner: str = "lower left") -> int:
+    """Draw diverged networks as red crosses: at their value where it is finite, else on
+    the bottom edge of the panel at their x. Returns how many were drawn."""
+    if rows.empty:
+        return 0
+    x = rows[xcol].astype(float).to_numpy()
+    y = rows[ycol].astype(float).to_numpy()
+    finite = np.isfinite(x) & np.isfinite(y)
+    ax.plot(x[finite], y[finite], **DIVERGED_MARKER)
+    edge = np.isfinite(x) & ~np.isfinite(y)
+    if edge.any():
+        trans = blended_transform_factory(ax.transData, ax.transAxes)
+        ax.plot(
+            x[edge], np.full(edge.sum(), 0.03), transform=trans, clip_on=False, **DIVERGED_MARKER
+        )
+    unplaced = int((~np.isfinite(x)).sum())
+    note = f"× diverged: {len(rows)}" + (f" ({unplaced} not placeable)" if unplaced else "")
+    # A corner where the curves seldom are (accuracy: lower left; σ: upper left).
+    top = corner.startswith("upper")
+    ax.text(
+        0.03,
+        0.97 if top else 0.03,
+        note,
+        transform=ax.transAxes,
+        ha="left",
+        va="top" if top else "bottom",
+        size=6,
+        color=DIVERGED_MARKER["color"],
+    )
+    return len(rows)
+
+
+def trivial_bounds(table: pd.DataFrame) -> dict[tuple[str, str], float]:
+    """Per (noise, ρ): the largest c at which some trained network is still cheaper than
+    any trivial chance-level network (cost_analysis.trivial_optimum_lower_bound)."""
+    if "c_trivial_cheaper" not in table:
+        return {}
+    ok = table[~_diverged(table)].dropna(subset=["c_trivial_cheaper"])
+    return {
+        (noise, str(rho)): float(g["c_trivial_cheaper"].max())
+        for (noise, rho), g in ok.groupby(["noise", "rho"])
+    }
 
 
 def _band(ax, x, mean, low, high, colour, label, logy=False):
@@ -35,6 +92,9 @@ def plot_fig2(table: pd.DataFrame, pdf, png) -> None:
     """(a) accuracy and (b) RMS σ against c; columns ρ; lines: mean, bands: seed range."""
     apply_style()
     summary, rhos = _prepare(table)
+    table = table.assign(rho=table["rho"].astype(str))
+    diverged = _diverged(table)
+    bounds = trivial_bounds(table)
     fig, axes = plt.subplots(2, len(rhos), figsize=(2.0 * len(rhos) + 0.6, 4.2), squeeze=False)
     for j, rho in enumerate(rhos):
         ax_acc, ax_sig = axes[0, j], axes[1, j]
@@ -44,7 +104,29 @@ def plot_fig2(table: pd.DataFrame, pdf, png) -> None:
             _band(ax_acc, g["c"], g[f"{acc}_mean"], g[f"{acc}_min"], g[f"{acc}_max"], col, lab)
             sig = "sigma_rms"
             _band(ax_sig, g["c"], g[f"{sig}_mean"], g[f"{sig}_min"], g[f"{sig}_max"], col, lab)
+        for noise in ("heterogeneous", "homogeneous"):
+            bound = bounds.get((noise, rho))
+            if bound is not None:
+                # Beyond this c the trivial network is cheaper than every trained state
+                # we have, so below it the trivial network cannot be the global optimum.
+                trans = blended_transform_factory(ax_acc.transData, ax_acc.transAxes)
+                ax_acc.plot(
+                    [bound],
+                    [1.0],
+                    marker="v",
+                    ms=5,
+                    color=NOISE_COLOURS[noise],
+                    transform=trans,
+                    clip_on=False,
+                    ls="none",
+                    label="trivial network cheaper beyond" if noise == "heterogeneous" else None,
+                )
+                ax_acc.axvline(bound, color=NOISE_COLOURS[noise], ls=":", lw=0.8)
+        rows = table[(table["rho"] == rho) & diverged]
+        _mark_diverged(ax_acc, rows, "c", "test_accuracy_sampled")
+        _mark_diverged(ax_sig, rows, "c", "sigma_rms", corner="upper left")
         ax_acc.set_title(rho_title(rho))
+        ax_acc.set_ylim(0, 1)  # accuracy on its full scale: a few networks autoscale badly
         for ax in (ax_acc, ax_sig):
             ax.set_xscale("log")
             ax.set_xlabel("reliability cost multiplier c")
@@ -73,9 +155,12 @@ def plot_fig3(table: pd.DataFrame, pdf, png) -> None:
         sig: "RMS synaptic σ",
         rel: "reliability cost (s = 1)",
     }
+    table = table.assign(rho=table["rho"].astype(str))
+    diverged = _diverged(table)
     for j, rho in enumerate(rhos):
         for i, (xcol, ycol, logx, logy) in enumerate(panels):
             ax = axes[i, j]
+            _mark_diverged(ax, table[(table["rho"] == rho) & diverged], xcol, ycol)
             for noise, g in _noise_groups(summary, rho):
                 col = NOISE_COLOURS[noise]
                 ax.errorbar(
@@ -100,5 +185,38 @@ def plot_fig3(table: pd.DataFrame, pdf, png) -> None:
     axes[0, 0].legend(frameon=False, loc="lower left")
     for i, letter in enumerate("abc"):
         axes[i, 0].text(-0.45, 1.08, letter, transform=axes[i, 0].transAxes, weight="bold", size=10)
+    fig.tight_layout()
+    save_figure(fig, pdf, png)
+
+
+def plot_training_history(history: pd.DataFrame, pdf, png) -> None:
+    """Per-epoch history of every network: (a) RMS σ every epoch, (b) sampled test
+    accuracy where recorded; columns ρ, colour the noise setting, line style the c."""
+    apply_style()
+    history = history.assign(rho=history["rho"].astype(str))
+    rhos = history[["rho", "rho_value"]].drop_duplicates().sort_values("rho_value")["rho"].tolist()
+    fig, axes = plt.subplots(2, len(rhos), figsize=(2.4 * len(rhos) + 0.6, 4.2), squeeze=False)
+    styles = ["-", "--", ":", "-."]
+    for j, rho in enumerate(rhos):
+        at_rho = history[history["rho"] == rho]
+        cs = sorted(at_rho["c"].unique())
+        for (noise, c, seed), g in at_rho.groupby(["noise", "c", "seed"]):
+            g = g.sort_values("epoch")
+            style = dict(color=NOISE_COLOURS[noise], ls=styles[cs.index(c) % len(styles)], lw=1)
+            label = f"{NOISE_LABELS[noise]}, c = {c:.3g}" if seed == g["seed"].min() else None
+            axes[0, j].plot(g["epoch"], g["sigma_rms"], label=label, **style)
+            tested = g.dropna(subset=["test_accuracy_sampled"])
+            axes[1, j].plot(
+                tested["epoch"], tested["test_accuracy_sampled"], marker="o", ms=2.5, **style
+            )
+        axes[0, j].set_yscale("log")
+        tidy_log_axes(axes[0, j])
+        axes[0, j].set_title(rho_title(rho))
+        axes[1, j].set_ylim(0, 1)
+        axes[1, j].axhline(0.1, color="k", lw=0.5, ls=":")  # chance level
+        axes[1, j].set_xlabel("epoch")
+        axes[0, j].legend(frameon=False, fontsize=5.5)
+    axes[0, 0].set_ylabel("RMS synaptic σ")
+    axes[1, 0].set_ylabel("test accuracy (sampled weights)")
     fig.tight_layout()
     save_figure(fig, pdf, png)

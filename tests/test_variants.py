@@ -1,0 +1,455 @@
+"""The released-code variant, the per-epoch history and the paper-settings slice config."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+
+from efficient_synapses.config import (
+    ConfigError,
+    check_config,
+    sweep_networks,
+    training_groups,
+    training_networks,
+)
+from efficient_synapses.model import StochasticMLP, inverse_softplus
+from efficient_synapses.objectives import EnergyEfficientObjective
+
+SIZES = [5, 4, 3, 2]
+
+
+def _model(noise, variant, sigma=0.3, dtype=torch.float64):
+    return StochasticMLP(
+        SIZES, [noise], [0], sigma_init=sigma, dtype=dtype, variant=variant, mu_init_range=0.5
+    )
+
+
+def _set_layer_sigmas(model, values):
+    """Every weight and threshold of layer l gets σ = values[l] (all networks)."""
+    with torch.no_grad():
+        for (pw, pb), v in zip(zip(model.phi_w, model.phi_b, strict=True), values, strict=True):
+            pw.fill_(inverse_softplus(v))
+            pb.fill_(inverse_softplus(v))
+
+
+def _manual_forward(model, x, relu_after):
+    h = x
+    for layer, (w, b) in enumerate(model.means()):
+        h = h @ w[0].T + b[0]
+        if relu_after[layer]:
+            h = F.relu(h)
+    return h
+
+
+@pytest.mark.parametrize(
+    ("variant", "relu_after"),
+    [("methods", [True, True, False]), ("released_code", [False, True, True])],
+)
+def test_layer_order_of_each_variant(variant, relu_after):
+    model = _model("heterogeneous", variant)
+    x = torch.randn(7, SIZES[0], generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    ours = model(x)[0]
+    assert torch.allclose(ours, _manual_forward(model, x, relu_after), atol=1e-12)
+    # and not the other variant's order (the two differ on this input)
+    other = [not r if i != 1 else r for i, r in enumerate(relu_after)]
+    assert not torch.allclose(ours, _manual_forward(model, x, other), atol=1e-6)
+
+
+def test_released_code_logits_pass_through_a_relu():
+    model = _model("heterogeneous", "released_code")
+    logits = model(torch.randn(50, SIZES[0], dtype=torch.float64))
+    assert (logits >= 0).all() and (logits == 0).any()
+
+
+def test_released_code_homogeneous_samples_with_rms_of_own_sigmas():
+    model = _model("homogeneous", "released_code")
+    _set_layer_sigmas(model, [0.1, 0.2, 0.4])
+    # N = 5*4+4 + 4*3+3 + 3*2+2 = 24 + 15 + 8 = 47 weights and thresholds
+    expected = math.sqrt((24 * 0.01 + 15 * 0.04 + 8 * 0.16) / 47)
+    assert model.n_synapses == 47
+    for sw, sb in model.sigmas():
+        assert torch.allclose(sw, torch.full_like(sw, expected), rtol=1e-9)
+        assert torch.allclose(sb, torch.full_like(sb, expected), rtol=1e-9)
+    # the Methods variant samples with its own shared parameter instead
+    methods = _model("homogeneous", "methods", sigma=0.3)
+    _set_layer_sigmas(methods, [0.1, 0.2, 0.4])
+    assert torch.allclose(methods.sigmas()[0][0], torch.full((1, 4, 5), 0.3, dtype=torch.float64))
+
+
+def _reliability(model, c, rho):
+    objective = EnergyEfficientObjective(
+        [c], [rho], 0.0, n_train=100, batch_size=10, dtype=torch.float64
+    )
+    return objective.regularisers(model, model.sigmas())["reliability"].item()
+
+
+def test_released_code_homogeneous_pays_own_and_shared_cost():
+    c, rho = 0.7, 2.0
+    model = _model("homogeneous", "released_code")
+    _set_layer_sigmas(model, [0.1, 0.2, 0.4])
+    rms = math.sqrt((24 * 0.01 + 15 * 0.04 + 8 * 0.16) / 47)
+    own = 24 * 0.1**-rho + 15 * 0.2**-rho + 8 * 0.4**-rho
+    assert _reliability(model, c, rho) == pytest.approx(c * own + 47 * c * rms**-rho, rel=1e-12)
+    # all σ_i equal: the released code's homogeneous network pays 2c
+    _set_layer_sigmas(model, [0.3, 0.3, 0.3])
+    assert _reliability(model, c, rho) == pytest.approx(2 * 47 * c * 0.3**-rho, rel=1e-9)
+    methods = _model("homogeneous", "methods", sigma=0.3)
+    assert _reliability(methods, c, rho) == pytest.approx(47 * c * 0.3**-rho, rel=1e-9)
+
+
+def test_released_code_heterogeneous_cost_is_the_methods_cost():
+    c, rho = 0.7, 0.5
+    released = _model("heterogeneous", "released_code")
+    methods = _model("heterogeneous", "methods")
+    for model in (released, methods):
+        _set_layer_sigmas(model, [0.1, 0.2, 0.4])
+    expected = c * (24 * 0.1**-rho + 15 * 0.2**-rho + 8 * 0.4**-rho)
+    assert _reliability(released, c, rho) == pytest.approx(expected, rel=1e-12)
+    assert _reliability(methods, c, rho) == pytest.approx(expected, rel=1e-12)
+
+
+def test_released_code_homogeneous_shared_sigma_gets_gradient_from_every_own_sigma():
+    model = _model("homogeneous", "released_code")
+    x = torch.randn(6, SIZES[0], dtype=torch.float64)
+    weights = model.sample_weights(torch.Generator().manual_seed(0))
+    model(x, weights).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.phi_w)
+    assert model.phi_shared.grad is None  # unused in this variant
+
+
+def test_unknown_variant_is_named():
+    with pytest.raises(ValueError, match="released"):
+        StochasticMLP(SIZES, ["heterogeneous"], [0], variant="released")
+
+
+@pytest.fixture
+def config(project_root):
+    return yaml.safe_load((project_root / "config.yaml").read_text())
+
+
+def _overlay(config, *files):
+    merged = copy.deepcopy(config)
+    for path in files:
+        for section, values in yaml.safe_load(path.read_text()).items():
+            if isinstance(values, dict) and isinstance(merged.get(section), dict):
+                merged[section] = {**merged[section], **values}
+            else:
+                merged[section] = values
+    return merged
+
+
+def test_released_code_overlay_sets_learning_rate_lambda_and_variant(project_root, config):
+    from efficient_synapses.jobs import train_options
+
+    overlay = project_root / "profiles" / "released-code" / "overrides.yaml"
+    merged = _overlay(config, overlay)
+    training = merged["training"]
+    assert training["variant"] == "released_code"
+    assert training["learning_rate"] == 1e-4 and training["magnitude_lambda"] == 0.01
+    assert train_options(training, 0).learning_rate == 1e-4
+    assert config["training"]["variant"] == "methods"  # the default stays the Methods
+    # λ = 0.01 enters the magnitude cost as 0.01 Σ|μ| (per dataset; B/N applied outside)
+    model = _model("heterogeneous", "released_code")
+    objective = EnergyEfficientObjective(
+        [1.0], [2.0], training["magnitude_lambda"], 100, 10, dtype=torch.float64
+    )
+    total = sum(t.abs().sum().item() for pair in model.means() for t in pair)
+    magnitude = objective.regularisers(model, model.sigmas())["magnitude"].item()
+    assert magnitude == pytest.approx(0.01 * total, rel=1e-12)
+
+
+def test_paper_slice_profile_is_paper_settings_for_eight_networks(project_root, config, schema):
+    from snakemake.utils import validate
+
+    slice_overrides = project_root / "profiles" / "paper-slice" / "overrides.yaml"
+    for files in (
+        [slice_overrides],
+        [slice_overrides, project_root / "profiles/released-code/overrides.yaml"],
+    ):
+        merged = _overlay(config, *files)
+        validate(merged, schema)
+        check_config(merged)
+        training = merged["training"]
+        assert (training["epochs"], training["batch_size"]) == (50, 20)
+        assert training["train_subset"] is None and training["dtype"] == "float32"
+        networks = training_networks(merged)
+        assert networks == sweep_networks(merged) and len(networks) == 8
+        assert len(training_groups(merged)) == 1
+
+
+@pytest.fixture
+def schema(project_root):
+    return str(project_root / "workflow" / "schemas" / "config.schema.yaml")
+
+
+def test_log10_c_by_rho_replaces_the_grid(config):
+    config = copy.deepcopy(config)
+    config["sweep"].update(
+        rho=["1/2", "2"],
+        seeds=[0],
+        noise=["heterogeneous"],
+        log10_c_by_rho={"1/2": [1.5], "2": [-1.0, 0.0]},
+    )
+    assert [(n["rho"], n["c"]) for n in sweep_networks(config)] == [
+        ("1_2", "31.6228"),
+        ("2", "0.1"),
+        ("2", "1"),
+    ]
+    config["sweep"]["log10_c_by_rho"] = {"4/3": [0.0]}
+    with pytest.raises(ConfigError, match="4/3"):
+        check_config(config)
+
+
+def test_targets_select_outputs_and_the_networks_they_need(config):
+    config = copy.deepcopy(config)
+    everything = len(training_networks(config))
+    config["targets"] = ["fig2"]
+    assert training_networks(config) == sweep_networks(config) != []
+    assert len(training_networks(config)) < everything
+    config["targets"] = ["fig5"]
+    assert sweep_networks(config) == [] and len(training_networks(config)) > 0
+    config["targets"] = ["fig9"]
+    with pytest.raises(ConfigError, match="fig9"):
+        check_config(config)
+
+
+def _train(mnist_raw, tmp_path, every, name, specs=None):
+    from efficient_synapses.jobs import NetworkSpec, run_training
+
+    training = {
+        "layer_sizes": [784, 20, 10],
+        "epochs": 3,
+        "batch_size": 20,
+        "learning_rate": 1e-3,
+        "sigma_learning_rate": 3e-2,
+        "magnitude_lambda": 1e-4,
+        "mu_init_range": 0.1,
+        "sigma_init": 3e-2,
+        "dtype": "float32",
+        "device": "cpu",
+        "train_subset": 200,
+        "test_subset": 100,
+        "eval_batch_size": 50,
+        "cuda_graph": False,
+        "history_test_every": every,
+    }
+    specs = specs or [NetworkSpec("heterogeneous", "2", 0.1, 0)]
+    out = [tmp_path / f"{name}{i}" for i in range(len(specs))]
+    return run_training(specs, training, mnist_raw, out, log=lambda s: None)
+
+
+def test_history_has_sigma_every_epoch_and_accuracy_every_few(mnist_raw, tmp_path):
+    with_history = _train(mnist_raw, tmp_path, 2, "a")[0]
+    rows = with_history["history"]["epoch_metrics"]
+    assert [sorted(r) for r in rows] == [
+        ["sigma_rms"],
+        ["sigma_rms", "test_accuracy_mean_weights", "test_accuracy_sampled"],
+        ["sigma_rms", "test_accuracy_mean_weights", "test_accuracy_sampled"],  # the last
+    ]
+    assert rows[-1]["sigma_rms"] == pytest.approx(with_history["sigma_rms"], rel=1e-6)
+    assert rows[-1]["test_accuracy_mean_weights"] == with_history["test_accuracy_mean_weights"]
+    assert with_history["variant"] == "methods"
+    # recording the history never touches the training noise stream
+    without = _train(mnist_raw, tmp_path, 0, "b")[0]
+    assert [sorted(r) for r in without["history"]["epoch_metrics"]] == [["sigma_rms"]] * 3
+    assert without["history"]["loss"] == with_history["history"]["loss"]
+    a = torch.load(tmp_path / "a0" / "params.pt")
+    b = torch.load(tmp_path / "b0" / "params.pt")
+    assert all(torch.equal(x, y) for x, y in zip(a["mu_weight"], b["mu_weight"], strict=True))
+    saved = json.loads((tmp_path / "a0" / "metrics.json").read_text())
+    assert saved["history"]["epoch_metrics"] == rows
+
+
+# --- item 4: overall cost against the trivial network -------------------------------
+
+
+def test_label_entropy_and_trivial_bound_by_hand():
+    from efficient_synapses.cost_analysis import label_entropy, trivial_cost_lower_bound
+
+    assert label_entropy(list(range(10)) * 3) == pytest.approx(math.log(10), rel=1e-12)
+    # p = (3/4, 1/4): H = -(3/4 ln 3/4 + 1/4 ln 1/4) = 0.562335...
+    assert label_entropy([0, 0, 0, 1]) == pytest.approx(0.5623351446188083, rel=1e-12)
+    assert trivial_cost_lower_bound([0, 0, 0, 1]) == pytest.approx(4 * 0.5623351446188083)
+    with pytest.raises(ValueError, match="at least one"):
+        label_entropy([])
+
+
+def test_overall_cost_and_crossing_c_by_hand():
+    from efficient_synapses.cost_analysis import network_cost_summary, trivial_crossing_c
+
+    # 3000 minibatches of 20: performance per dataset = 3000 x 4.0 = 12,000
+    parts = {"performance": 4.0, "magnitude": 50.0, "reliability": 2000.0}
+    summary = network_cost_summary(parts, 60000, 20, c=10.0, trivial=138000.0)
+    assert summary["performance_cost"] == 12000.0
+    assert summary["overall_cost"] == 14050.0
+    assert summary["cost_minus_trivial"] == 14050.0 - 138000.0
+    assert summary["trivial_cheaper"] is False
+    # R = 2000 / 10 = 200 per unit c: c_θ = (138000 - 12000 - 50) / 200 = 629.75
+    assert summary["c_trivial_cheaper"] == pytest.approx(629.75)
+    # at c = 1000 > c_θ the same state costs more than the trivial network
+    high = network_cost_summary(
+        {**parts, "reliability": 200.0 * 1000}, 60000, 20, c=1000.0, trivial=138000.0
+    )
+    assert high["trivial_cheaper"] is True and high["c_trivial_cheaper"] == pytest.approx(629.75)
+    # a network no better than chance: never cheaper, no crossing
+    assert trivial_crossing_c(139000.0, 0.0, 5.0, 1.0, 138000.0) is None
+    with pytest.raises(ValueError, match="c must be positive"):
+        trivial_crossing_c(1.0, 0.0, 1.0, 0.0, 2.0)
+
+
+# --- item 3/5: convergence rule and the slice table ------------------------------------
+
+
+def test_convergence_epoch_rule():
+    from efficient_synapses.paper_slice import convergence_epoch, equilibrium_window
+
+    epochs = list(range(1, 11))
+    # σ settles at epoch 6 (within 10 % of the final 1.0 from then on)
+    sigma = [0.001, 0.01, 0.1, 0.5, 0.8, 0.95, 1.02, 0.97, 1.05, 1.0]
+    assert convergence_epoch(epochs, sigma, 0.10, log_scale=True) == 6
+    # still drifting: only the last value is "converged"
+    drifting = [0.1 * 1.5**e for e in range(10)]
+    assert convergence_epoch(epochs, drifting, 0.10, log_scale=True) == 10
+    # accuracy that rose and then fell to chance converges only once it is at chance
+    accuracy = [0.9, 0.95, 0.97, 0.9, 0.5, 0.2, 0.11, 0.1, 0.1, 0.1]
+    assert convergence_epoch(epochs, accuracy, 0.02) == 7
+    assert convergence_epoch([], [], 0.1) is None
+    assert equilibrium_window(50) == 10 and equilibrium_window(3) == 5
+
+
+def _metrics(sigma, accuracy, **extra):
+    n = len(sigma)
+    epoch_metrics = [
+        {"sigma_rms": s, **({"test_accuracy_sampled": a} if a is not None else {})}
+        for s, a in zip(sigma, accuracy, strict=True)
+    ]
+    return {
+        "noise": "heterogeneous", "rho": "2", "rho_value": 2.0, "c": 1.0, "seed": 0,
+        "test_accuracy_sampled": [a for a in accuracy if a is not None][-1],
+        "test_accuracy_mean_weights": 0.5, "sigma_rms": sigma[-1], "wall_seconds": 60.0,
+        "history": {"epoch": list(range(1, n + 1)), "loss": [1.0] * n,
+                    "train_accuracy": [0.5] * n, "epoch_metrics": epoch_metrics},
+        **extra,
+    }  # fmt: skip
+
+
+def test_slice_table_says_equilibrium_or_in_transit(tmp_path):
+    from efficient_synapses.paper_slice import markdown_table, slice_table
+
+    settled = _metrics([0.1] * 5 + [1.0] * 15, [None, None, None, None, 0.9] + [None] * 4
+                       + [0.8] + [None] * 4 + [0.8] + [None] * 4 + [0.8])  # fmt: skip
+    moving = _metrics([0.1 * 1.2**e for e in range(20)], [None] * 19 + [0.5],
+                      c=10.0, variant="released_code",
+                      cost_at_end={"overall_cost": 2.0, "trivial_cost": 1.0,
+                                   "c_trivial_cheaper": 3.0, "trivial_cheaper": True})  # fmt: skip
+    files = []
+    for name, m in (("a", settled), ("b", moving)):
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(m))
+        files.append(path)
+    table = slice_table(files)
+    by_variant = table.set_index("variant")
+    assert by_variant.loc["methods", "state"] == "equilibrium"
+    assert by_variant.loc["methods", "epochs_to_convergence"] == 10
+    assert by_variant.loc["released_code", "state"] == "in transit"
+    assert by_variant.loc["released_code", "epochs_to_convergence"] == 20
+    text = markdown_table(table)
+    assert "| released_code | 2 | 10 | heterogeneous |" in text and "in transit" in text
+
+
+def test_fig2_marks_diverged_networks_and_the_trivial_bound(tmp_path):
+    import pandas as pd
+
+    from efficient_synapses.figures.tradeoff import plot_fig2, plot_fig3, trivial_bounds
+
+    rows = []
+    for noise in ("heterogeneous", "homogeneous"):
+        for c, acc, crossing in ((0.1, 0.9, 5.0), (1.0, 0.5, 2.0)):
+            rows.append({"noise": noise, "rho": "2", "rho_value": 2.0, "c": c, "seed": 0,
+                         "test_accuracy_sampled": acc, "sigma_rms": 0.5 / acc,
+                         "reliability_cost_s1": 1e4 * acc, "diverged": False,
+                         "c_trivial_cheaper": crossing})  # fmt: skip
+    rows.append({**rows[-1], "c": 10.0, "test_accuracy_sampled": float("nan"),
+                 "diverged": True, "c_trivial_cheaper": 100.0})  # fmt: skip
+    table = pd.DataFrame(rows)
+    # the diverged network gives no bound; the others' largest c_θ does
+    assert trivial_bounds(table) == {("heterogeneous", "2"): 5.0, ("homogeneous", "2"): 5.0}
+    import matplotlib.pyplot as plt
+
+    from efficient_synapses.figures.tradeoff import _mark_diverged
+
+    fig, ax = plt.subplots()
+    drawn = _mark_diverged(ax, table[table["diverged"]], "c", "test_accuracy_sampled")
+    assert drawn == 1 and "diverged: 1" in ax.texts[0].get_text()
+    assert len(ax.lines) == 2  # nothing at a finite value, one cross on the panel's edge
+    assert list(ax.lines[1].get_xdata()) == [10.0]
+    plt.close(fig)
+    plot_fig2(table, tmp_path / "f2.pdf", tmp_path / "f2.png")
+    plot_fig3(table, tmp_path / "f3.pdf", tmp_path / "f3.png")
+    assert (tmp_path / "f2.png").stat().st_size > 0 and (tmp_path / "f3.png").stat().st_size > 0
+
+
+def test_statistics_passes_rebuild_the_variant_they_were_trained_in(tmp_path):
+    from efficient_synapses.curvature import load_network
+    from efficient_synapses.jobs import save_params
+
+    model = _model("homogeneous", "released_code", dtype=torch.float32)
+    _set_layer_sigmas(model, [0.1, 0.2, 0.4])
+    save_params(model, 0, tmp_path / "params.pt")
+    loaded = load_network(tmp_path / "params.pt")
+    assert loaded.variant == "released_code"
+    x = torch.randn(9, SIZES[0])
+    assert torch.allclose(loaded(x), model(x), atol=1e-6)
+    for (a, _), (b, _) in zip(loaded.sigmas(), model.sigmas(), strict=True):
+        assert torch.allclose(a, b, rtol=1e-5)
+
+
+def test_cost_at_end_is_recomputed_for_older_metrics():
+    from efficient_synapses.paper_slice import with_cost_at_end
+
+    metrics = {
+        "c": 10.0, "n_train": 60000, "hyperparameters": {"batch_size": 20},
+        "history": {"parts": [{"performance": 9.0, "magnitude": 1.0, "reliability": 1.0},
+                              {"performance": 4.0, "magnitude": 50.0, "reliability": 2000.0}]},
+    }  # fmt: skip
+    cost = with_cost_at_end(metrics, 138000.0)["cost_at_end"]
+    # the last epoch only: 3000 x 4 + 50 + 2000, c_θ = (138000 - 12050) / 200
+    assert cost["overall_cost"] == 14050.0
+    assert cost["c_trivial_cheaper"] == pytest.approx(629.75)
+    recorded = {**metrics, "cost_at_end": {"overall_cost": 1.0}}
+    assert with_cost_at_end(recorded, 138000.0) is recorded  # never overwritten
+
+
+@pytest.mark.parametrize(
+    ("args", "expected", "absent"),
+    [
+        (["--profile", "profiles/paper-slice"],
+         {"train_group_0": 1, "plot_fig2": 1, "plot_training_history": 1,
+          "tabulate_paper_slice": 1}, ["extract_statistics", "fit_posterior", "plot_fig5"]),
+        (["--profile", "profiles/paper-slice", "--configfile", "config.yaml",
+          "profiles/paper-slice/overrides.yaml", "profiles/released-code/overrides.yaml"],
+         {"train_group_0": 1, "plot_fig3": 1}, ["extract_statistics", "plot_fig7"]),
+        (["--profile", "profiles/paper-slice-fig5"],
+         {"train_group_0": 1, "extract_statistics": 4, "plot_fig5": 1, "plot_figA6_1": 1},
+         ["plot_fig2", "fit_posterior", "plot_figA6_2"]),
+    ],
+)  # fmt: skip
+def test_slice_profiles_schedule_only_what_they_need(project_root, args, expected, absent):
+    import re
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "--quiet", "rules", *args],
+        cwd=project_root, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout + result.stderr, re.M))
+    assert {k: int(counts.get(k, 0)) for k in expected} == expected
+    assert not [rule for rule in absent if rule in counts]

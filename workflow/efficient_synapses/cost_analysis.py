@@ -1,0 +1,104 @@
+"""Why the accuracy transition of Figure 2 sits where it does: trained vs trivial networks.
+
+The overall cost (Eq. 2) of a network over the whole training set (per dataset) is
+
+    C = P + M + c R,   P = Σ_n E_ξ[-log p(y_n | x_n, w)],  M = λ Σ|μ|,  R = Σ σ^-ρ
+
+(Eq. 3-4; in the released-code variant R also holds N σ_rms^-ρ for homogeneous networks).
+A *trivial* network ignores its input and predicts at chance. Whatever its parameters,
+its expected performance cost is at least N H(y), where H(y) is the entropy of the
+training labels' frequencies (≈ ln 10): by Jensen's inequality E_ξ[-log p] ≥ -log E_ξ[p],
+and a predictive distribution that does not depend on x has cross-entropy ≥ H(y). Its
+magnitude and reliability costs are not negative, so C_trivial ≥ N H(y). (How closely a
+trivial network approaches the bound is not computed here; only the bound is used.)
+
+For a trained network θ with parts (P, M, R), its cost at any c' with θ held fixed is
+P + M + c'R, linear in c'. It is cheaper than any trivial network as long as
+P + M + c'R < N H(y), i.e. for c' < c_θ = (N H(y) - P - M) / R. Hence:
+- the trivial network cannot be the global optimum at any c < c_θ: c_θ is a lower bound
+  on the c beyond which it is;
+- where the network's own c exceeds c_θ, the trivial network is cheaper than the
+  accurate state the optimiser found, which is then not the global optimum: gradient
+  descent may leave it (the drift towards chance seen at large c).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+
+def label_entropy(labels: torch.Tensor | Sequence[int], n_classes: int = 10) -> float:
+    """H(y) = -Σ_k p_k ln p_k of the label frequencies p_k, in nats (ln 10 if balanced)."""
+    labels = torch.as_tensor(labels, dtype=torch.long)
+    if labels.numel() == 0:
+        raise ValueError("label_entropy needs at least one label")
+    counts = torch.bincount(labels, minlength=n_classes).double()
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * p.log()).sum())
+
+
+def trivial_cost_lower_bound(labels: torch.Tensor | Sequence[int], n_classes: int = 10) -> float:
+    """N H(y): the least overall cost (per dataset) of any network that ignores its input."""
+    return len(labels) * label_entropy(labels, n_classes)
+
+
+def overall_cost_from_parts(
+    parts: dict[str, float], n_train: int, batch_size: int
+) -> dict[str, float]:
+    """Per-dataset costs from an epoch's mean minibatch parts (the engine's history).
+
+    The engine records per minibatch the summed cross-entropy ``performance`` and the
+    per-dataset ``magnitude`` and ``reliability`` costs; an epoch has N/B minibatches,
+    so the per-dataset performance cost is (N/B) times the minibatch mean.
+    """
+    performance = parts["performance"] * n_train / batch_size
+    magnitude, reliability = parts["magnitude"], parts["reliability"]
+    return {
+        "performance_cost": performance,
+        "magnitude_cost": magnitude,
+        "reliability_cost": reliability,
+        "overall_cost": performance + magnitude + reliability,
+    }
+
+
+def trivial_crossing_c(
+    performance: float, magnitude: float, reliability: float, c: float, trivial: float
+) -> float | None:
+    """c_θ = (C_trivial - P - M) / R with R = reliability / c: beyond c_θ the trivial
+    network is cheaper than this network's state. None where it never is cheaper
+    (R = 0) or always is (the network is no better than chance: C_trivial ≤ P + M)."""
+    if not c > 0:
+        raise ValueError(f"c must be positive, got {c!r}")
+    per_unit_c = reliability / c
+    margin = trivial - performance - magnitude
+    if per_unit_c <= 0 or margin <= 0:
+        return None
+    return margin / per_unit_c
+
+
+def network_cost_summary(
+    parts: dict[str, float], n_train: int, batch_size: int, c: float, trivial: float
+) -> dict[str, float | bool | None]:
+    """Overall cost at the end of training against the trivial network's (lower bound)."""
+    costs = overall_cost_from_parts(parts, n_train, batch_size)
+    crossing = trivial_crossing_c(
+        costs["performance_cost"], costs["magnitude_cost"], costs["reliability_cost"], c, trivial
+    )
+    return {
+        **costs,
+        "trivial_cost": trivial,
+        "cost_minus_trivial": costs["overall_cost"] - trivial,
+        "trivial_cheaper": bool(costs["overall_cost"] > trivial),
+        "c_trivial_cheaper": crossing,
+    }
+
+
+def trivial_optimum_lower_bound(crossings: Sequence[float | None]) -> float | None:
+    """The largest c_θ over trained networks of one (noise, ρ): below it, some trained
+    state is cheaper than every trivial network, so the trivial network is not the global
+    optimum there. None if no network gives a bound."""
+    values = [c for c in crossings if c is not None and math.isfinite(c)]
+    return max(values) if values else None
