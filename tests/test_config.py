@@ -134,8 +134,10 @@ def test_dry_run_of_paper_config_schedules_full_sweep(project_root, config):
     others = (3 + 3) * 4 * seeds
     assert int(counts["train_network"]) == sweep + others
     assert len(sweep_networks(config)) == sweep
-    assert int(counts["extract_statistics"]) == 3 * 4 * seeds
-    assert int(counts["fit_posterior"]) == 2 * seeds  # two architectures
+    # Statistics of the Figure 5 / Appendix 6 and the Figure 7 networks (Fig. 7 is drawn from them).
+    assert int(counts["extract_statistics"]) == (3 + 3) * 4 * seeds
+    assert int(counts["fit_posterior"]) == seeds  # the network with no hidden layer
+    assert int(counts["fit_posterior_fig7"]) == seeds  # one group per seed, from the trained μ
     assert int(counts["train_network_nohidden"]) == 4 * seeds
 
 

@@ -136,38 +136,153 @@ def test_vi_recovers_the_mean_field_posterior_of_a_conjugate_linear_gaussian_mod
 # --- Figure 7, Appendix 5 and the bound: the analysis on synthetic inputs -------------
 
 
-def test_posterior_slope_recovers_a_planted_power_law_and_skips_inactive_synapses():
-    from efficient_synapses.posterior_analysis import active_synapses, posterior_slope_rows
+def test_analytic_variances_are_eq54c_and_eq29_by_hand():
+    """σ²_post = 1/H (Eq. 54c); σ² = (s^ρ/H)^(2/(ρ+2)) (Eq. 29) with s = (cρ)^(1/ρ) (Eq. 48)."""
+    from efficient_synapses.posterior_analysis import analytic_variances
+
+    rho, s = 2.0, 0.1
+    c = s**rho / rho  # 0.005
+    out = analytic_variances(np.array([4.0, 100.0, 0.0]), rho, c)
+    # H = 4: σ⁴ = s²/H = 0.0025 -> σ² = 0.05; H = 100: σ⁴ = 1e-4 -> σ² = 0.01.
+    np.testing.assert_allclose(out["laplace"][:2], [0.25, 0.01])
+    np.testing.assert_allclose(out["eq29"][:2], [0.05, 0.01])
+    assert np.isnan(out["laplace"][2]) and np.isnan(out["eq29"][2])  # no curvature
+
+
+def _fig7_statistics(rng, rho, planted_slope, dead_units=5, n_out=20, n_in=30, dead_h=0.0):
+    """Statistics of one layer: σ² = (1/H)^planted_slope, dead presynaptic units with H = dead_h."""
+    hessian = np.exp(rng.normal(4, 1, size=(n_out, n_in)))
+    rate = np.ones(n_in)
+    rate[:dead_units] = 0.0
+    hessian[:, :dead_units] = dead_h
+    sigma_squared = np.where(hessian > 0, (1 / np.where(hessian > 0, hessian, 1)), 1.0)
+    sigma_squared = sigma_squared**planted_slope
+    sigma_squared[:, :dead_units] = 1e3  # whatever the costs alone made of them
+    return {
+        "sigma_squared_layer2": sigma_squared,
+        "hessian_minibatch_layer2": hessian,
+        "input_rate_layer2": rate,
+    }
+
+
+def test_fig7_rows_give_the_paper_line_and_recover_planted_slopes_without_dead_units():
+    from efficient_synapses.posterior_analysis import fig7_rows, fig7_variances
 
     rng = np.random.default_rng(0)
-    posterior_sd = np.exp(rng.normal(-3, 1, size=(20, 30)))
     rho = 0.5
-    sigma = posterior_sd ** (2 / (rho + 2))  # σ² = (σ²_post)^(2/(ρ+2)), Eq. 54c
-    rate = np.ones(30)
-    rate[:5] = 0.0  # dead presynaptic units: their σ are anything
-    sigma[:, :5] = 1e3
-    active = active_synapses(rate, 20)
-    row = posterior_slope_rows(sigma, posterior_sd, active, {"rho_value": rho})
-    assert row["slope"] == pytest.approx(2 / (rho + 2))
-    assert row["analytic_slope"] == pytest.approx(0.8)
-    assert row["spearman_r"] == pytest.approx(1.0)
-    assert row["n_inactive"] == 100 and row["n_used"] == 500
+    stats = _fig7_statistics(rng, rho, planted_slope=0.3)
+    hessian = stats["hessian_minibatch_layer2"]
+    vi_sd = np.where(hessian > 0, 1 / np.sqrt(np.where(hessian > 0, hessian, 1)), 5.0) ** 0.9
+    variances, active = fig7_variances(stats, vi_sd, 2, "minibatch", rho, c=0.2)
+    rows = {r["comparison"]: r for r in fig7_rows(variances, active, {"rho_value": rho})}
+    # The paper's Fig. 7b/c line: slope 2/(ρ+2) exactly, by construction.
+    assert rows["eq29_vs_laplace"]["slope"] == pytest.approx(2 / (rho + 2))
+    assert rows["trained_vs_laplace"]["slope"] == pytest.approx(0.3)
+    assert rows["vi_vs_laplace"]["slope"] == pytest.approx(0.9)
+    assert rows["trained_vs_vi"]["slope"] == pytest.approx(0.3 / 0.9)
+    assert rows["trained_vs_vi"]["reference_slope"] == pytest.approx(0.8)
+    assert rows["vi_vs_laplace"]["reference_slope"] == 1.0
+    for row in rows.values():
+        assert row["n_inactive"] == 100 and row["n_used"] == 500 and row["n_excluded"] == 100
 
 
-def test_presynaptic_rate_is_the_mean_relu_input_at_the_means(tmp_path):
-    from efficient_synapses.curvature import load_network
-    from efficient_synapses.jobs import save_params
-    from efficient_synapses.posterior_analysis import presynaptic_rate
+def test_fig7_synapses_of_silent_units_are_excluded_even_with_a_rounding_hessian():
+    from efficient_synapses.posterior_analysis import fig7_variances
 
-    torch.manual_seed(0)
-    model = StochasticMLP([6, 5, 3], ["heterogeneous"], [0], mu_init_range=0.5)
-    x = torch.randn(50, 6)
-    with torch.no_grad():
-        direct = torch.relu(model.mu_w[0][0] @ x.T + model.mu_b[0][0, :, None]).mean(1)
-    save_params(model, 0, tmp_path / "params.pt")
-    loaded = load_network(tmp_path / "params.pt")
-    np.testing.assert_allclose(presynaptic_rate(loaded, x, 2, chunk=7), direct.numpy(), rtol=1e-6)
-    np.testing.assert_allclose(presynaptic_rate(loaded, x, 1), x.mean(0).numpy(), rtol=1e-6)
+    stats = _fig7_statistics(np.random.default_rng(3), 1.0, 0.5, dead_h=1e-30)
+    _, active = fig7_variances(stats, None, 2, "minibatch", 1.0, 0.1)
+    assert (~active).sum() == 20 * 5
+
+
+def test_fig7_variances_refuse_a_posterior_of_another_shape():
+    from efficient_synapses.posterior_analysis import fig7_variances
+
+    stats = _fig7_statistics(np.random.default_rng(1), 1.0, 0.5)
+    with pytest.raises(ValueError, match="not the same network"):
+        fig7_variances(stats, np.ones((30, 20)), 2, "minibatch", 1.0, 0.1)
+
+
+def test_figure7_data_draws_a_real_pair_of_active_synapses_of_each_network():
+    from efficient_synapses.posterior_analysis import figure7_data
+
+    rng = np.random.default_rng(2)
+    networks, stats, sds = [], [], []
+    for seed in (0, 1):
+        for rho in (0.5, 2.0):
+            s = _fig7_statistics(rng, rho, 2 / (rho + 2))
+            networks.append(
+                {"rho": str(rho), "rho_value": rho, "c_factor": 1.0, "c": 0.1, "seed": seed}
+            )
+            stats.append(s)
+            sds.append(np.full((20, 30), 0.1))
+    rows, arrays = figure7_data(networks, stats, sds, 2, "minibatch", scatter_points=50)
+    assert len(rows) == 4 * 4  # networks x comparisons
+    for k in (0, 1):  # the first seed's networks are drawn
+        pair = arrays[f"net{k}_pair_index"]
+        assert (pair % 30 >= 5).all()  # presynaptic units 0-4 are dead
+        hessian = stats[k]["hessian_minibatch_layer2"].ravel()[pair]
+        np.testing.assert_allclose(arrays[f"net{k}_pair_laplace"], 1 / hessian)
+        assert arrays[f"net{k}_laplace"].size == 50
+    assert "net2_meta" not in arrays
+
+
+def test_a_layer_without_two_active_synapses_has_no_pair_to_draw():
+    from efficient_synapses.posterior_analysis import illustrative_pair
+
+    # Median and 95th percentile of H among the active synapses, always two distinct ones.
+    assert illustrative_pair(np.array([1.0, 5.0, 3.0]), np.array([True, True, True])) == [2, 1]
+    assert illustrative_pair(np.array([1.0, 5.0, 3.0]), np.array([True, False, True])) == [0, 2]
+    hessian = np.arange(101.0)
+    assert illustrative_pair(hessian, np.ones(101, bool)) == [50, 95]
+    with pytest.raises(ValueError, match="only 1 synapse"):
+        illustrative_pair(np.ones(3), np.array([True, False, False]))
+
+
+def test_posterior_fit_starts_from_the_trained_means_and_a_homogeneous_sigma(tmp_path, mnist_raw):
+    """Unit identity: with a negligible learning rate the fitted μ is the trained network's."""
+    from efficient_synapses.jobs import run_posterior_fit, save_params
+    from efficient_synapses.posterior_analysis import load_params
+
+    training = {
+        "layer_sizes": [784, 6, 10],
+        "epochs": 1,
+        "batch_size": 20,
+        "learning_rate": 1e-9,
+        "sigma_learning_rate": 1e-9,
+        "magnitude_lambda": 1e-4,
+        "mu_init_range": 0.1,
+        "sigma_init": 0.03,
+        "dtype": "float32",
+        "device": "cpu",
+        "cuda_graph": False,
+        "train_subset": 100,
+        "test_subset": 50,
+        "eval_batch_size": 50,
+    }
+    starts = []
+    for seed in (5, 6):  # two "trained" networks: other seeds, wide σ
+        trained = StochasticMLP([784, 6, 10], ["heterogeneous"], [seed], 0.5, sigma_init=0.4)
+        save_params(trained, 0, tmp_path / f"trained{seed}.pt")
+        starts.append(tmp_path / f"trained{seed}.pt")
+    out_dirs = [tmp_path / "a", tmp_path / "b"]
+    metrics = run_posterior_fit(
+        0,
+        training,
+        {"prior": "laplace"},
+        mnist_raw,
+        out_dirs,
+        log=lambda _: None,
+        start_from=starts,
+    )
+    for start, out, m in zip(starts, out_dirs, metrics, strict=True):
+        fitted, trained = load_params(out / "posterior.pt"), load_params(start)
+        for layer in range(2):
+            torch.testing.assert_close(fitted["mu_weight"][layer], trained["mu_weight"][layer])
+            torch.testing.assert_close(fitted["mu_bias"][layer], trained["mu_bias"][layer])
+            sd = fitted["sigma_weight"][layer]
+            torch.testing.assert_close(sd, torch.full_like(sd, 0.03), rtol=1e-4, atol=0)
+        assert m["mu_correlation_with_start"] == pytest.approx(1.0)
+        assert m["start_from"] == str(start) and (out / "metrics.json").is_file()
 
 
 def test_bound_rows_hold_and_tighten_towards_rho_zero():

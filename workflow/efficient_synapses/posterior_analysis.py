@@ -1,10 +1,19 @@
-"""Optimised noise against the variational posterior (Fig. 7, Appendix 5) and the ELBO bound.
+"""Optimised noise against the Bayesian posterior (Fig. 7, Appendix 5) and the ELBO bound.
 
-* Fig. 7: per synapse of one layer, σ² of a network trained with the overall cost
-  against σ²_post of the variational posterior of the same architecture, trained
-  from the same initialisation on the same data (Bayes by backprop). The analytic
-  log-log slope for a linear model is 2/(ρ+2) (Eq. 54c); the paper: slopes below 1,
-  rising towards 1 as ρ falls.
+* Fig. 7 as the paper computes it (Methods: "we used the analytic results in Appendix 5"):
+  for every synapse i of one layer of a trained network, from that network's own
+  statistics (``curvature.extract_statistics``, at w = μ), the posterior variance
+  σ²_post;i = 1/H_ii (Eq. 54c, a prior variance large against 1/H_ii) and the optimised
+  variance σ_i² = (s^ρ/H_ii)^(2/(ρ+2)) (Eq. 29) with s = (cρ)^(1/ρ) (Eq. 48) of the
+  network. H_ii is the empirical-Fisher estimate of the Hessian of the performance cost
+  summed over the N training images (``hessian_{gradient}_layer{l}``: (N/B)<g_B²> per
+  minibatch or N<g_t²> per datapoint), the Hessian to which Eq. 24-29 refer once the
+  minibatch objective is scaled back to the whole data set. log σ² is then exactly
+  (2/(ρ+2)) log σ²_post + const: the paper's lines have slope 2/(ρ+2) by construction.
+* Beyond the paper, on the same synapses: the σ² the network actually learnt against
+  1/H_ii (Eq. 29 inside one network) and against the variance of a variational posterior
+  fitted from that network's μ (``jobs.run_posterior_fit`` with ``start_from``), so that
+  synapse i of the posterior is synapse i of the network.
 * Appendix 5: the network with no hidden layer, σ² against the learning rate
   (4/(ρ+2), Eq. 54a), the mean squared input <x²> (-2/(ρ+2), Eq. 54b) and σ²_post
   (2/(ρ+2), Eq. 54c).
@@ -12,9 +21,9 @@
   with the gap closing as ρ → 0 at fixed σ and s (Eq. 50-52).
 
 Synapses whose presynaptic unit never fires at w = μ (dead ReLU units) carry no
-information about the data: the performance cost does not depend on them, so both
-their optimised σ and their posterior sd are set by the costs alone (and grow for as
-long as training lasts). They are excluded from the fits and counted.
+information about the data: their H_ii is 0, so σ²_post and the Eq. 29 σ² are infinite,
+and their learnt σ and posterior sd are set by the costs alone. They are excluded from
+the fits and counted (``n_excluded``).
 """
 
 from __future__ import annotations
@@ -28,12 +37,24 @@ from .costs import (
     analytic_slopes,
     biological_bound_per_synapse,
     entropic_cost_per_synapse,
+    optimal_sigma,
     s_from_c,
 )
 from .curvature_analysis import loglog_fit, subsample
 
 # ρ values at which the bound's gap is evaluated at fixed σ and s (Eq. 50-52: → 0 as ρ → 0).
 RHO_LIMIT_SERIES = (2.0, 1.0, 0.5, 0.1, 0.01, 0.001)
+
+# The comparisons of posterior_slopes.csv: (y, x, reference slope) of log y on log x.
+# "eq29" is the paper's optimised σ² (Eq. 29), "laplace" its σ²_post = 1/H (Eq. 54c),
+# "trained" the σ² the network learnt, "vi" the variational posterior variance fitted
+# from the network's μ.
+FIG7_COMPARISONS = {
+    "eq29_vs_laplace": ("eq29", "laplace", "2/(rho+2)"),
+    "trained_vs_laplace": ("trained", "laplace", "2/(rho+2)"),
+    "trained_vs_vi": ("trained", "vi", "2/(rho+2)"),
+    "vi_vs_laplace": ("vi", "laplace", "1"),
+}
 
 
 def load_params(path: str | Path) -> dict:
@@ -48,89 +69,146 @@ def weight_sigma(params: Mapping, layer: int) -> np.ndarray:
     return params["sigma_weight"][layer - 1].double().numpy()
 
 
-def presynaptic_rate(model, inputs, layer: int, chunk: int = 10000) -> np.ndarray:
-    """Mean input <x> to ``layer`` at w = μ over ``inputs`` (N, n_in): per presynaptic unit.
+def weight_mu(params: Mapping, layer: int) -> np.ndarray:
+    """μ of the weights of ``layer``, (out, in)."""
+    return params["mu_weight"][layer - 1].double().numpy()
 
-    ``model`` is one network (``curvature.load_network``); its forward pass records the
-    input of every layer.
+
+def analytic_variances(hessian: np.ndarray, rho: float, c: float) -> dict[str, np.ndarray]:
+    """Appendix 5 applied to one network: σ²_post = 1/H (Eq. 54c) and Eq. 29's σ².
+
+    ``hessian``: H_ii of the performance cost summed over the training set; ``c`` the
+    network's reliability cost multiplier, s = (cρ)^(1/ρ) (Eq. 48). Entries with
+    H_ii ≤ 0 or not finite give NaN (no curvature: no finite posterior or optimum).
     """
-    import torch
-
-    total = None
-    with torch.no_grad():
-        for start in range(0, inputs.shape[0], chunk):
-            activity = []
-            model(inputs[start : start + chunk], record_activity=activity)
-            part = activity[layer - 1][0].double().sum(0)
-            total = part if total is None else total + part
-    return (total / inputs.shape[0]).cpu().numpy()
+    h = np.asarray(hessian, dtype=float)
+    valid = np.isfinite(h) & (h > 0)
+    safe = np.where(valid, h, 1.0)
+    s = s_from_c(c, rho)
+    laplace = np.where(valid, 1.0 / safe, np.nan)
+    eq29 = np.where(valid, optimal_sigma(safe, rho, s) ** 2, np.nan)
+    return {"laplace": laplace, "eq29": eq29}
 
 
-def active_synapses(rate: np.ndarray, n_out: int) -> np.ndarray:
-    """(out, in) mask of synapses whose presynaptic unit is active (hidden: rate > 0)."""
-    return np.broadcast_to(rate > 0, (n_out, rate.size))
+def fig7_variances(
+    statistics: Mapping[str, np.ndarray],
+    vi_sd: np.ndarray | None,
+    layer: int,
+    gradient: str,
+    rho: float,
+    c: float,
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per synapse of ``layer``, flat: the four variances of ``FIG7_COMPARISONS``, and the
+    mask of synapses that enter the fits (presynaptic unit active, H_ii > 0 and finite).
+
+    ``statistics``: a network's statistics.npz; ``vi_sd``: the (out, in) posterior sd of
+    the variational fit started from that network (None: no VI column).
+    """
+    name = f"layer{layer}"
+    trained = np.asarray(statistics[f"sigma_squared_{name}"], dtype=float)
+    hessian = np.asarray(statistics[f"hessian_{gradient}_{name}"], dtype=float)
+    rate = np.broadcast_to(np.asarray(statistics[f"input_rate_{name}"]), trained.shape)
+    if hessian.shape != trained.shape:
+        raise ValueError(
+            f"hessian_{gradient}_{name} has shape {hessian.shape}, sigma_squared_{name} "
+            f"{trained.shape}: not the statistics of one layer"
+        )
+    variances = {"trained": trained.ravel(), **analytic_variances(hessian.ravel(), rho, c)}
+    if vi_sd is not None:
+        vi_sd = np.asarray(vi_sd, dtype=float)
+        if vi_sd.shape != trained.shape:
+            raise ValueError(
+                f"the variational posterior of layer {layer} has shape {vi_sd.shape}, the "
+                f"network's statistics {trained.shape}: they are not the same network"
+            )
+        variances["vi"] = vi_sd.ravel() ** 2
+    active = (rate.ravel() > 0) & np.isfinite(variances["laplace"])
+    return variances, active
 
 
-def posterior_slope_rows(
-    sigma: np.ndarray, posterior_sd: np.ndarray, active: np.ndarray, network: Mapping
-) -> dict:
-    """log σ² against log σ²_post over the active synapses: slope, Spearman r, analytic slope."""
-    fit = loglog_fit(posterior_sd[active] ** 2, sigma[active] ** 2)
-    return {
-        **network,
-        **fit,
-        "n_inactive": int((~active).sum()),
-        "analytic_slope": analytic_slopes(float(network["rho_value"]))["posterior_variance"],
-    }
+def reference_slope(reference: str, rho: float) -> float:
+    return analytic_slopes(rho)["posterior_variance"] if reference == "2/(rho+2)" else 1.0
 
 
-def illustrative_pair(posterior_sd: np.ndarray, active: np.ndarray, quantiles=(0.15, 0.85)):
-    """Flat indices of two active synapses at low and high quantiles of the posterior sd."""
-    flat = np.flatnonzero(active.ravel())
-    values = posterior_sd.ravel()[flat]
-    order = np.argsort(values, kind="stable")
-    return [int(flat[order[int(q * (len(order) - 1))]]) for q in quantiles]
+def fig7_rows(
+    variances: Mapping[str, np.ndarray], active: np.ndarray, network: Mapping
+) -> list[dict]:
+    """One row per comparison of ``FIG7_COMPARISONS`` (those whose variances exist)."""
+    rho = float(network["rho_value"])
+    rows = []
+    for comparison, (y, x, reference) in FIG7_COMPARISONS.items():
+        if x not in variances or y not in variances:
+            continue
+        fit = loglog_fit(variances[x][active], variances[y][active])
+        rows.append(
+            {
+                **network,
+                "comparison": comparison,
+                **fit,
+                "n_synapses": int(active.size),
+                "n_inactive": int((~active).sum()),
+                "n_excluded": int((~active).sum()) + fit["n_excluded"],
+                "reference_slope": reference_slope(reference, rho),
+                "reference": reference,
+            }
+        )
+    return rows
+
+
+def illustrative_pair(hessian: np.ndarray, active: np.ndarray, quantiles=(0.5, 0.95)):
+    """Flat indices of two active synapses at the median and a high quantile of H_ii.
+
+    Below the median, H_ii falls over many decades (units that rarely fire): the posterior
+    sd 1/√H_ii of such a synapse dwarfs every other ellipse of the panel.
+    """
+    flat = np.flatnonzero(active)
+    if flat.size < 2:
+        raise ValueError(
+            f"only {flat.size} synapse(s) with an active presynaptic unit and H_ii > 0: no "
+            "pair of synapses to draw (every unit of the layer is silent)"
+        )
+    order = np.argsort(np.asarray(hessian, float).ravel()[flat], kind="stable")
+    last = len(order) - 1
+    low = min(int(quantiles[0] * last), last - 1)
+    high = max(int(quantiles[1] * last), low + 1)  # two distinct synapses
+    return [int(flat[order[low]]), int(flat[order[high]])]
 
 
 def figure7_data(
     networks: Sequence[Mapping],
-    posterior_by_seed: Mapping[int, Mapping],
-    rate_by_network: Sequence[np.ndarray],
+    statistics: Sequence[Mapping[str, np.ndarray]],
+    vi_sd: Sequence[np.ndarray | None],
     layer: int,
+    gradient: str,
     scatter_points: int,
     scatter_seed: int = 0,
 ) -> tuple[list[dict], dict[str, np.ndarray]]:
-    """Rows of posterior_slopes.csv and the arrays Fig. 7 draws.
+    """Rows of posterior_slopes.csv and the arrays Fig. 7 draws (networks of the first seed).
 
-    ``networks``: identifying columns plus ``params`` (loaded params.pt); posterior per
-    seed; presynaptic rates of ``layer`` per network (for the active-synapse mask).
+    ``networks``: identifying columns (noise, rho, rho_value, c_factor, c, seed, and
+    ``diverged``); ``statistics`` and ``vi_sd`` in the same order. A diverged network
+    keeps its rows, flagged, so that the claims can exclude and count it.
     """
     rows, arrays = [], {}
     first_seed = min(int(n["seed"]) for n in networks)
-    post0 = weight_sigma(posterior_by_seed[first_seed], layer)
-    pair = None
-    for k, (network, rate) in enumerate(zip(networks, rate_by_network, strict=True)):
-        meta = {key: v for key, v in network.items() if key != "params"}
-        sigma = weight_sigma(network["params"], layer)
-        posterior_sd = weight_sigma(posterior_by_seed[int(network["seed"])], layer)
-        active = active_synapses(rate, sigma.shape[0])
-        rows.append(posterior_slope_rows(sigma, posterior_sd, active, meta))
+    for k, (network, stats, sd) in enumerate(zip(networks, statistics, vi_sd, strict=True)):
+        rho, c = float(network["rho_value"]), float(network["c"])
+        variances, active = fig7_variances(stats, sd, layer, gradient, rho, c)
+        rows += fig7_rows(variances, active, dict(network))
         if int(network["seed"]) != first_seed:
             continue
-        if pair is None:
-            pair = illustrative_pair(post0, active)
-            arrays["pair_index"] = np.asarray(pair)
-            arrays["pair_posterior_sd"] = post0.ravel()[pair]
-        keep = np.flatnonzero(active.ravel())
+        hessian = 1.0 / variances["laplace"]
+        pair = illustrative_pair(hessian, active)
+        keep = np.flatnonzero(active)
         keep = keep[subsample(keep.size, scatter_points, scatter_seed)]
-        arrays[f"net{k}_sigma_squared"] = sigma.ravel()[keep] ** 2
-        arrays[f"net{k}_posterior_variance"] = posterior_sd.ravel()[keep] ** 2
-        arrays[f"net{k}_pair_sigma"] = sigma.ravel()[pair]
-        arrays[f"net{k}_meta"] = np.array(
-            [float(meta["rho_value"]), float(meta["c_factor"]), float(meta["c"])]
-        )
-        arrays[f"net{k}_rho"] = np.array(str(meta["rho"]))
+        for name, values in variances.items():
+            arrays[f"net{k}_{name}"] = values[keep]
+            arrays[f"net{k}_pair_{name}"] = values[pair]
+        arrays[f"net{k}_pair_index"] = np.asarray(pair)
+        arrays[f"net{k}_meta"] = np.array([rho, float(network["c_factor"]), c])
+        arrays[f"net{k}_rho"] = np.array(str(network["rho"]))
     arrays["layer"] = np.array(layer)
+    arrays["gradient"] = np.array(gradient)
     return rows, arrays
 
 

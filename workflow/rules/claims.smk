@@ -1,4 +1,7 @@
-# The claims table: each claim of the paper, the number measured, pass or fail.
+# The claims table, in three sections (efficient_synapses.claims): the claims of the paper
+# (the sentence tested, the number measured, pass or FAIL against config `claims`), sanity
+# checks (identities that hold by construction, never evidence) and reported comparisons
+# (numbers the paper does not claim, beside the analytic value, no verdict).
 
 
 rule tabulate_claims:

@@ -1,20 +1,29 @@
-# Variational posterior (Bayes by backprop) and what it is compared with: Figure 7,
-# Appendix 4 figure 1 (toy regression), Appendix 5 figure 1 (no hidden layer) and
+# Figure 7 (optimised noise against the posterior, from each trained network's own
+# statistics), its empirical check (a variational posterior fitted from each network's
+# means), Appendix 4 figure 1 (toy regression), Appendix 5 figure 1 (no hidden layer) and
 # the bound C_BI >= C_VI (Appendix 4, Eq. 41-53).
 #
-#   fit_posterior (one job per architecture and seed) ─┬► compare_posterior ► plot_fig7
-#   train_network (Fig. 7 networks) ───────────────────┘
+#   train_network (Fig. 7 networks) ─┬► extract_statistics (curvature.smk) ─┬► compare_posterior ► plot_fig7
+#                                    └► fit_posterior_fig7 (one group/seed) ┘
 #   train_network_nohidden ► extract_statistics_nohidden ┬► analyse_nohidden ► plot_figA5_1
 #   fit_posterior (nohidden) ────────────────────────────┘
 #   fit_toy_regression ► plot_figA4_1;   trained networks ► tabulate_bound
 #
 # Paths (in addition to the scheme in common.smk):
-#   results/posterior/{arch}/seed{seed}/posterior.pt, metrics.json   arch: mlp | nohidden
+#   results/posterior/nohidden/seed{seed}/posterior.pt, metrics.json
+#   results/posterior/fig7/seed{seed}/rho{rho}/c{c}/posterior.pt, metrics.json   the
+#       variational posterior started from the means of that Fig. 7 network
 #   results/nohidden/train/..., results/nohidden/curvature/...       as results/train, results/curvature
 #   results/posterior/fig7.npz, results/tables/posterior_slopes.csv
 #   results/nohidden/figA5_1.npz, results/tables/nohidden_slopes.csv
 #   results/toy/figA4_1.npz, results/tables/toy_regression.csv
 #   results/tables/elbo_bound.csv
+
+FIG7_POSTERIOR_DIR = "results/posterior/fig7/seed{seed}/rho{rho}/c{c}"
+# The settings of `posterior` that a fit uses (plotting settings do not re-run it).
+POSTERIOR_FIT = {key: POSTERIOR[key] for key in ("prior", "gaussian_prior_sd")}
+# Every seed has the same Fig. 7 networks (ρ, c), in the order of FIG7_NETWORKS.
+FIG7_PER_SEED = [n["wildcards"] for n in FIG7_NETWORKS if n["seed"] == SEEDS[0]]
 
 
 rule fit_posterior:
@@ -25,7 +34,7 @@ rule fit_posterior:
         metrics=f"{POSTERIOR_DIR}/metrics.json",
     params:
         training=lambda wildcards: TRAINING_PARAMS | {"layer_sizes": ARCHITECTURES[wildcards.arch]},
-        posterior=POSTERIOR,
+        posterior=POSTERIOR_FIT,
     log:
         "results/logs/fit_posterior/{arch}/seed{seed}.log",
     threads: 1
@@ -38,11 +47,45 @@ rule fit_posterior:
         "../scripts/fit_posterior.py"
 
 
+# One vectorised group per seed: every Fig. 7 network of that seed, each posterior
+# starting from that network's μ (so that its synapse i is the network's synapse i).
+rule fit_posterior_fig7:
+    input:
+        start_from=lambda wildcards: [
+            f"{TRAIN_DIR}/params.pt".format(**w | {"seed": wildcards.seed}) for w in FIG7_PER_SEED
+        ],
+        mnist=rules.download_mnist.output,
+    output:
+        posterior=[
+            f"{FIG7_POSTERIOR_DIR}/posterior.pt".format(seed="{seed}", rho=w["rho"], c=w["c"])
+            for w in FIG7_PER_SEED
+        ],
+        metrics=[
+            f"{FIG7_POSTERIOR_DIR}/metrics.json".format(seed="{seed}", rho=w["rho"], c=w["c"])
+            for w in FIG7_PER_SEED
+        ],
+    params:
+        training=TRAINING_PARAMS,
+        posterior=POSTERIOR_FIT,
+    log:
+        "results/logs/fit_posterior_fig7/seed{seed}.log",
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=lambda wildcards, attempt: 240 * attempt,
+    conda:
+        "../../envs/pytorch.yaml"
+    script:
+        "../scripts/fit_posterior.py"
+
+
 rule compare_posterior:
     input:
-        params=[f"{TRAIN_DIR}/params.pt".format(**n["wildcards"]) for n in FIG7_NETWORKS],
-        posterior=expand(f"{POSTERIOR_DIR}/posterior.pt", arch="mlp", seed=SEEDS),
-        mnist=rules.download_mnist.output,
+        statistics=[f"{CURVATURE_DIR}/statistics.npz".format(**n["wildcards"]) for n in FIG7_NETWORKS],
+        metrics=[f"{TRAIN_DIR}/metrics.json".format(**n["wildcards"]) for n in FIG7_NETWORKS],
+        posterior=[
+            f"{FIG7_POSTERIOR_DIR}/posterior.pt".format(**n["wildcards"]) for n in FIG7_NETWORKS
+        ],
     output:
         arrays="results/posterior/fig7.npz",
         table=report(
@@ -50,10 +93,9 @@ rule compare_posterior:
         ),
     params:
         networks=[table_columns(n) for n in FIG7_NETWORKS],
-        seeds=SEEDS,
         layer=POSTERIOR["layer"],
+        gradient=CURVATURE["gradient"],
         scatter_points=POSTERIOR["scatter_points"],
-        train_subset=config["training"]["train_subset"],
     log:
         "results/logs/compare_posterior.log",
     resources:

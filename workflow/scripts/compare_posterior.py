@@ -1,5 +1,8 @@
-"""Figure 7 numbers: optimised σ² against the variational posterior variance, per synapse."""
+"""Figure 7 numbers: per synapse of one layer of each Fig. 7 network, the paper's σ²_post
+= 1/H and Eq. 29's σ² from the network's own statistics, its learnt σ², and the variance
+of the variational posterior fitted from its means."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -8,30 +11,28 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 import numpy as np
 import pandas as pd
 
-from efficient_synapses.curvature import load_network
-from efficient_synapses.data import load_mnist
 from efficient_synapses.logs import log_to
-from efficient_synapses.posterior_analysis import figure7_data, load_params, presynaptic_rate
+from efficient_synapses.posterior_analysis import figure7_data, load_params, weight_sigma
 
 with log_to(snakemake.log[0]) as log:
     p = snakemake.params
-    inputs = load_mnist(
-        Path(snakemake.input.mnist[0]).parent, train=True, subset=p.train_subset
-    ).inputs
-    networks = [
-        {**meta, "params": load_params(path)}
-        for meta, path in zip(p.networks, snakemake.input.params, strict=True)
-    ]
-    posterior = {
-        int(seed): load_params(path)
-        for seed, path in zip(p.seeds, snakemake.input.posterior, strict=True)
-    }
-    rates = [
-        presynaptic_rate(load_network(path), inputs, p.layer) for path in snakemake.input.params
-    ]
-    rows, arrays = figure7_data(networks, posterior, rates, p.layer, p.scatter_points)
+    networks, statistics, vi_sd = [], [], []
+    for meta, stats_path, metrics_path, posterior_path in zip(
+        p.networks,
+        snakemake.input.statistics,
+        snakemake.input.metrics,
+        snakemake.input.posterior,
+        strict=True,
+    ):
+        metrics = json.loads(Path(metrics_path).read_text())
+        # Training marks a network whose loss left the finite range; older runs lack the key.
+        networks.append({**meta, "diverged": bool(metrics.get("diverged", False))})
+        with np.load(stats_path) as loaded:
+            statistics.append(dict(loaded))
+        vi_sd.append(weight_sigma(load_params(posterior_path), p.layer))
+    rows, arrays = figure7_data(networks, statistics, vi_sd, p.layer, p.gradient, p.scatter_points)
     table = pd.DataFrame(rows)
     table.to_csv(snakemake.output.table, index=False)
     np.savez_compressed(snakemake.output.arrays, **arrays)
-    summary = table.groupby(["rho", "c_factor"])[["slope", "spearman_r", "analytic_slope"]]
+    summary = table.groupby(["comparison", "rho", "c_factor"])[["slope", "spearman_r"]]
     log(summary.agg(["mean", "std"]).to_string())

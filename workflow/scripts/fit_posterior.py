@@ -1,4 +1,5 @@
-"""Variational posterior (Bayes by backprop) of one architecture and seed."""
+"""Variational posteriors (Bayes by backprop): from a seed's initialisation (no hidden
+layer, Appendix 5) or from the means of trained networks (Fig. 7), as one group."""
 
 import sys
 from pathlib import Path
@@ -9,12 +10,23 @@ from efficient_synapses.jobs import run_posterior_fit
 from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]) as log:
+    # A named input or output of one file is a string, of several a list.
+    outputs = snakemake.output.posterior
+    outputs = [outputs] if isinstance(outputs, str) else list(outputs)
+    start_from = snakemake.input.get("start_from")
+    start_from = [start_from] if isinstance(start_from, str) else start_from
+    # Each posterior must start from its own network: rho.../c... of the trained network's
+    # path (results/train/{noise}/rho{rho}/c{c}/seed{seed}/params.pt) and of the output's.
+    for start, out in zip(start_from or [], outputs if start_from else [], strict=True):
+        if Path(start).parts[-4:-2] != Path(out).parts[-3:-1]:
+            raise ValueError(f"the posterior {out} would start from another network: {start}")
     run_posterior_fit(
         seed=int(snakemake.wildcards.seed),
         training=snakemake.params.training,
         posterior=snakemake.params.posterior,
         mnist_dir=Path(snakemake.input.mnist[0]).parent,
-        out_dir=Path(snakemake.output.posterior).parent,
+        out_dirs=[Path(path).parent for path in outputs],
         log=log,
         threads=snakemake.threads,
+        start_from=None if start_from is None else list(start_from),
     )

@@ -1,4 +1,4 @@
-"""Evaluate every configured claim of the paper and write the claims table."""
+"""Evaluate every row of the claims table (claims, sanity checks, reported comparisons)."""
 
 import sys
 from pathlib import Path
@@ -7,7 +7,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 
 import pandas as pd
 
-from efficient_synapses.claims import all_claims, claims_markdown, claims_table
+from efficient_synapses.claims import PAPER, SANITY, all_claims, claims_markdown, claims_table
 from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]) as log:
@@ -16,7 +16,9 @@ with log_to(snakemake.log[0]) as log:
     table = claims_table(results)
     table.to_csv(snakemake.output.csv, index=False)
     Path(snakemake.output.md).write_text(claims_markdown(table))
-    failing = table[table["verdict"] != "pass"]
-    log(f"{len(table)} claims evaluated, {len(failing)} failing")
-    for row in failing.itertuples():
-        log(f"FAIL: {row.statement} [{row.scope}]: {row.quantity} = {row.value:.4g}")
+    for kind in table["kind"].unique():
+        rows = table[table["kind"] == kind]
+        log(f"{kind}: {len(rows)} rows, verdicts {rows['verdict'].value_counts().to_dict()}")
+    for row in table[table["kind"].isin([PAPER, SANITY])].itertuples():
+        if row.verdict in ("FAIL", "BROKEN"):
+            log(f"{row.verdict}: {row.statement} [{row.scope}]: {row.quantity} = {row.value:.4g}")

@@ -19,6 +19,7 @@ POSTERIOR_COLOUR = "0.35"
 ANALYTIC_COLOUR = "#4a6fa5"
 EXPERIMENT_COLOUR = "#c0392b"
 RHO_COLOURS = {"1/2": "#1b9e77", "2/3": "#d95f02", "4/3": "#7570b3", "2": "#e7298a"}
+OPTIMISED = NOISE_COLOURS["heterogeneous"]
 
 
 def _networks(arrays: Mapping[str, np.ndarray]) -> list[int]:
@@ -32,54 +33,52 @@ def _mean_sd(values) -> str:
     return f"{values.mean():.2f} ± {values.std(ddof=1):.2f}"
 
 
-def _factor_label(factor: float) -> str:
-    if np.isclose(factor, 1.0):
-        return r"$c = 10^{-2\rho}/\rho$"
-    return rf"$c = 10^{{-2\rho}}/\rho \times 10^{{{np.log10(factor):+.2g}}}$"
-
-
 def _fit_line(ax, x, slope, intercept, **kwargs):
     grid = np.geomspace(np.min(x), np.max(x), 20)
     ax.plot(grid, 10 ** (intercept + slope * np.log10(grid)), **kwargs)
 
 
+def _ellipse_panel(ax, arrays, k):
+    """One real pair of synapses of network k: posterior, Eq. 29 and learnt 1-sd ellipses."""
+    post = np.sqrt(arrays[f"net{k}_pair_laplace"])
+    eq29 = np.sqrt(arrays[f"net{k}_pair_eq29"])
+    learnt = np.sqrt(arrays[f"net{k}_pair_trained"])
+    for sd, style in (
+        (post, {"ls": "--", "color": POSTERIOR_COLOUR, "lw": 1.0}),
+        (eq29, {"color": OPTIMISED, "lw": 1.3}),
+        (learnt, {"ls": ":", "color": OPTIMISED, "lw": 1.0}),
+    ):
+        ax.add_patch(Ellipse((0, 0), 2 * sd[0], 2 * sd[1], fill=False, **style))
+    extent = 1.15 * max(post.max(), eq29.max(), learnt.max())
+    ax.set_xlim(-extent, extent)
+    ax.set_ylim(-extent, extent)
+    ax.set_aspect("equal")
+    ax.tick_params(labelsize=5)
+    ax.ticklabel_format(style="sci", scilimits=(-2, 2))
+
+
 def plot_figure7(arrays: Mapping[str, np.ndarray], table: pd.DataFrame, pdf: str, png: str) -> None:
-    """(a) ellipses, ρ columns × c rows; (b) σ² vs σ²_post by ρ; (c) by c at ρ = 1/2; (d) slopes."""
+    """(a) ellipses, ρ columns x c rows; (b) σ² vs σ²_post by ρ; (c) by c at ρ = 1/2, as the
+    paper computes them (Eq. 29 and σ²_post = 1/H); beyond the paper (d) learnt σ² against the
+    variational posterior of the same synapses, (e) fitted slopes against 2/(ρ+2)."""
     apply_style()
     nets = _networks(arrays)
     meta = {k: arrays[f"net{k}_meta"] for k in nets}
     rhos = list(dict.fromkeys(str(arrays[f"net{k}_rho"]) for k in nets))
     factors = sorted({float(m[1]) for m in meta.values()})
     n_rows, n_cols = len(factors), len(rhos)
-    fig = plt.figure(figsize=(1.75 * n_cols + 0.8, 1.55 * n_rows + 3.0))
+    height = 1.55 * n_rows + 3.6
+    fig = plt.figure(figsize=(max(1.75 * n_cols + 0.8, 10.0), height))
+    # Room for the two-line title above the ellipses: 0.8 inch whatever the number of rows.
     outer = fig.add_gridspec(
-        2, 1, height_ratios=[1.55 * n_rows, 2.6], hspace=0.3, top=0.91, bottom=0.07
+        2, 1, height_ratios=[1.55 * n_rows, 2.6], hspace=0.32, top=1 - 0.8 / height, bottom=0.08
     )
-    top = outer[0].subgridspec(n_rows, n_cols, wspace=0.35, hspace=0.45)
-    post = arrays["pair_posterior_sd"]
+    top = outer[0].subgridspec(n_rows, n_cols, wspace=0.35, hspace=0.5)
     for k in nets:
         rho, factor = str(arrays[f"net{k}_rho"]), float(meta[k][1])
         i, j = factors.index(factor), rhos.index(rho)
         ax = fig.add_subplot(top[i, j])
-        sigma = arrays[f"net{k}_pair_sigma"]
-        ax.add_patch(
-            Ellipse((0, 0), 2 * post[0], 2 * post[1], fill=False, ls="--", color=POSTERIOR_COLOUR)
-        )
-        ax.add_patch(
-            Ellipse(
-                (0, 0),
-                2 * sigma[0],
-                2 * sigma[1],
-                fill=False,
-                lw=1.3,
-                color=NOISE_COLOURS["heterogeneous"],
-            )
-        )
-        extent = 1.15 * max(post.max(), sigma.max())
-        ax.set_xlim(-extent, extent)
-        ax.set_ylim(-extent, extent)
-        ax.set_aspect("equal")
-        ax.tick_params(labelsize=5)
+        _ellipse_panel(ax, arrays, k)
         ax.set_title(
             (f"{rho_title(rho)}\n" if i == 0 else "") + f"c = {meta[k][2]:.3g}", fontsize=7
         )
@@ -87,94 +86,124 @@ def plot_figure7(arrays: Mapping[str, np.ndarray], table: pd.DataFrame, pdf: str
             ax.set_ylabel(r"$w_j - \mu_j$", fontsize=7)
         if i == n_rows - 1:
             ax.set_xlabel(r"$w_i - \mu_i$", fontsize=7)
+    layer, gradient = int(arrays["layer"]), str(arrays["gradient"])
     fig.suptitle(
-        "(a) 1-sd ellipses of an illustrative synapse pair: "
-        "posterior (dashed) and optimised σ (green)",
+        f"(a) 1-sd ellipses of one real pair of synapses (layer {layer}) of each network: "
+        "posterior 1/H (dashed), Eq. 29 optimised σ (green), learnt σ (green dotted)\n"
+        f"H: empirical Fisher ({gradient} gradients) of the summed performance cost, from "
+        "each network's own statistics at w = μ; scatter points: first seed",
         fontsize=8,
-        y=0.99,
+        y=0.995,
     )
 
-    bottom = outer[1].subgridspec(1, 3, wspace=0.45)
-    panels = [fig.add_subplot(bottom[0, m]) for m in range(3)]
-    layer = int(arrays["layer"])
+    bottom = outer[1].subgridspec(1, 4, wspace=0.5)
+    panels = [fig.add_subplot(bottom[0, m]) for m in range(4)]
     first_seed = table["seed"].min()
+    first = table[table["seed"] == first_seed]
 
-    def draw(ax, rows, colour_of, label_of):
-        for _, r in rows.iterrows():
-            k = _index_of(nets, meta, arrays, r)
-            x, y = arrays[f"net{k}_posterior_variance"], arrays[f"net{k}_sigma_squared"]
-            colour = colour_of(r)
-            ax.scatter(x, y, s=1.5, alpha=0.15, color=colour, lw=0, rasterized=True)
-            same = table[
-                (table["rho"].astype(str) == str(r["rho"]))
-                & np.isclose(table["c_factor"], r["c_factor"])
-            ]
-            _fit_line(
-                ax,
-                x,
-                r["slope"],
-                r["intercept"],
-                color=colour,
+    def network_of(rho, factor):
+        for k in nets:
+            if str(arrays[f"net{k}_rho"]) == str(rho) and np.isclose(meta[k][1], factor):
+                return k
+        raise KeyError(f"no drawn network for rho={rho} c_factor={factor}")
+
+    def analytic(ax, pairs, colour_of, label_of):
+        for rho, factor in pairs:
+            k = network_of(rho, factor)
+            x, y = arrays[f"net{k}_laplace"], arrays[f"net{k}_eq29"]
+            order = np.argsort(x)
+            slope = 2.0 / (float(meta[k][0]) + 2.0)
+            ax.plot(
+                x[order],
+                y[order],
+                color=colour_of(rho, factor),
                 lw=1.4,
-                label=f"{label_of(r)}: slope {_mean_sd(same['slope'])}",
+                label=f"{label_of(rho, factor)}: slope {slope:.2f}",
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
         tidy_log_axes(ax)
-        ax.set_xlabel(r"posterior variance $\sigma^2_{post}$ (VI)")
-        ax.set_ylabel(r"optimised variance $\sigma^2$")
-        ax.legend(frameon=False, fontsize=5.5, loc="upper left", markerscale=4)
+        ax.set_xlabel(r"posterior variance $\sigma^2_{post} = 1/H_{ii}$")
+        ax.set_ylabel(r"optimised variance $\sigma^2$ (Eq. 29)")
+        ax.legend(frameon=False, fontsize=5.5, loc="upper left")
 
-    seed_rows = table[table["seed"] == first_seed]
-    draw(
-        panels[0],
-        seed_rows[np.isclose(seed_rows["c_factor"], 1.0)],
-        lambda r: RHO_COLOURS.get(str(r["rho"]), "k"),
-        lambda r: f"ρ = {r['rho']}",
-    )
-    panels[0].set_title(f"(b) by ρ, c = 10^(-2ρ)/ρ, layer {layer}")
-    half = seed_rows[seed_rows["rho"].astype(str) == "1/2"]
-    blues = plt.cm.Blues(np.linspace(0.45, 0.95, max(len(half), 1)))
-    order = {f: n for n, f in enumerate(sorted(half["c_factor"]))}
-    draw(
-        panels[1],
-        half,
-        lambda r: blues[order[r["c_factor"]]],
-        lambda r: f"c = {r['c']:.3g}",
-    )
-    panels[1].set_title("(c) by c, ρ = 1/2")
+    base = [(rho, 1.0) for rho in rhos if any(np.isclose(f, 1.0) for f in factors)]
+    analytic(panels[0], base, lambda r, f: RHO_COLOURS.get(str(r), "k"), lambda r, f: f"ρ = {r}")
+    panels[0].set_title("(b) by ρ, c = 10^(-2ρ)/ρ")
+    if "1/2" in rhos:
+        blues = plt.cm.Blues(np.linspace(0.45, 0.95, len(factors)))
+        analytic(
+            panels[1],
+            [("1/2", f) for f in factors],
+            lambda r, f: blues[factors.index(f)],
+            lambda r, f: f"c = {meta[network_of(r, f)][2]:.3g}",
+        )
+        panels[1].set_title("(c) by c, ρ = 1/2")
+    else:
+        panels[1].set_axis_off()
 
     ax = panels[2]
-    summary = table.groupby(["rho_value", "c_factor"])["slope"].agg(["mean", "std"]).reset_index()
-    for factor, rows in summary.groupby("c_factor"):
+    measured = first[first["comparison"] == "trained_vs_vi"]
+    for rho, factor in base:
+        k = network_of(rho, factor)
+        x, y = arrays[f"net{k}_vi"], arrays[f"net{k}_trained"]
+        colour = RHO_COLOURS.get(str(rho), "k")
+        ax.scatter(x, y, s=1.5, alpha=0.15, color=colour, lw=0, rasterized=True)
+        row = measured[
+            (measured["rho"].astype(str) == str(rho)) & np.isclose(measured["c_factor"], factor)
+        ]
+        every = table[
+            (table["comparison"] == "trained_vs_vi")
+            & (table["rho"].astype(str) == str(rho))
+            & np.isclose(table["c_factor"], factor)
+        ]
+        if len(row):
+            _fit_line(
+                ax,
+                x,
+                row["slope"].iloc[0],
+                row["intercept"].iloc[0],
+                color=colour,
+                lw=1.4,
+                label=f"ρ = {rho}: slope {_mean_sd(every['slope'])}",
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    tidy_log_axes(ax)
+    ax.set_xlabel(r"$\sigma^2_{post}$, VI fitted from the network's $\mu$")
+    ax.set_ylabel(r"learnt variance $\sigma^2$")
+    ax.set_title("(d) beyond the paper: learnt σ² vs VI")
+    ax.tick_params(axis="x", labelrotation=30)
+    ax.legend(frameon=False, fontsize=5.5, loc="upper left", markerscale=4)
+
+    ax = panels[3]
+    at_base = table[np.isclose(table["c_factor"], 1.0)]
+    for comparison, label, marker in (
+        ("trained_vs_vi", "learnt σ² on VI σ²_post", "o"),
+        ("trained_vs_laplace", "learnt σ² on 1/H", "s"),
+    ):
+        rows = at_base[at_base["comparison"] == comparison]
+        summary = rows.groupby("rho_value")["slope"].agg(["mean", "std"]).reset_index()
         ax.errorbar(
-            rows["rho_value"],
-            rows["mean"],
-            yerr=rows["std"].fillna(0),
-            marker="o",
+            summary["rho_value"],
+            summary["mean"],
+            yerr=summary["std"].fillna(0),
+            marker=marker,
             ms=3,
             lw=0.8,
             capsize=2,
-            label=f"fitted, {_factor_label(factor)}",
+            label=label,
         )
     grid = np.linspace(0.3, 2.2, 50)
     ax.plot(grid, 2 / (grid + 2), color=ANALYTIC_COLOUR, ls="--", label="2/(ρ+2) (Eq. 54c)")
     ax.axhline(1.0, color="0.6", lw=0.6)
     ax.set_xlabel("ρ")
-    ax.set_ylabel(r"slope of log $\sigma^2$ on log $\sigma^2_{post}$")
-    ax.set_title("(d) slopes, mean ± sd over seeds")
-    ax.set_ylim(0, 1.35)
+    ax.set_ylabel("slope of the logs")
+    ax.set_title("(e) slopes, mean ± sd over seeds")
+    shown = at_base[at_base["comparison"].isin(["trained_vs_vi", "trained_vs_laplace"])]["slope"]
+    ax.set_ylim(min(0.0, float(shown.min()) - 0.1), max(1.35, float(shown.max()) + 0.15))
     ax.legend(frameon=False, fontsize=5.5, loc="upper right")
     save_figure(fig, pdf, png)
-
-
-def _index_of(nets, meta, arrays, row) -> int:
-    for k in nets:
-        if str(arrays[f"net{k}_rho"]) == str(row["rho"]) and np.isclose(
-            meta[k][1], row["c_factor"]
-        ):
-            return k
-    raise KeyError(f"no drawn network for rho={row['rho']} c_factor={row['c_factor']}")
 
 
 A5_ROWS = {
