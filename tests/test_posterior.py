@@ -384,3 +384,23 @@ def test_toy_fits_give_wider_predictions_away_from_the_data_for_vi():
     assert vi["fit"] == "variational Bayes"
     assert vi["predictive_sd_unobserved"] > vi["predictive_sd_observed"]
     assert np.all(np.isfinite(arrays["vi_mean"])) and np.all(arrays["vi_sd"] > 0)
+
+
+@pytest.mark.parametrize("noise_streams", ["per_network", "shared"])
+def test_posterior_fit_never_shares_noise_with_the_trained_network(noise_streams):
+    """A variational fit compared with a trained network of the same seed must not replay
+    that network's noise draws: shared ξ would correlate the two σ by construction."""
+    from efficient_synapses.engine import noise_generators
+    from efficient_synapses.jobs import NetworkSpec, noise_seed_for, posterior_noise_seed
+    from efficient_synapses.model import StochasticMLP
+
+    def first_draws(generators):
+        generator = generators[0] if isinstance(generators, list) else generators
+        return torch.randn(5, generator=generator)
+
+    for seed in (0, 1, 2):
+        model = StochasticMLP([4, 3], ["heterogeneous"], [seed])
+        spec = NetworkSpec("heterogeneous", "1/2", 0.1, seed)
+        training = noise_generators(model, noise_streams, noise_seed_for([spec], noise_streams))
+        fit = noise_generators(model, noise_streams, posterior_noise_seed(seed, noise_streams))
+        assert not torch.equal(first_draws(training), first_draws(fit)), (seed, noise_streams)

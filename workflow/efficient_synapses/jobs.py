@@ -353,6 +353,23 @@ def _start_from_trained(model: StochasticMLP, index: int, path: str | Path) -> N
             model.mu_b[layer][index].copy_(params["mu_bias"][layer])
 
 
+# Stream number of the weight noise of variational fits: never a training job's (0), so a
+# posterior never shares its noise draws with the trained network it is compared with;
+# shared ξ would correlate their σ through the common noise path, not through the data.
+POSTERIOR_NOISE_STREAM = 1000
+
+
+def posterior_noise_seed(seed: int, noise_streams: str = "per_network") -> int:
+    """The engine's ``noise_seed`` of a variational fit of networks with this ``seed``.
+
+    per_network: stream POSTERIOR_NOISE_STREAM of each network's own generator; shared:
+    one generator for the fit, seeded apart from every training job's.
+    """
+    if noise_streams == "per_network":
+        return POSTERIOR_NOISE_STREAM
+    return zlib.crc32(f"posterior seed={int(seed)}".encode())
+
+
 def run_posterior_fit(
     seed: int,
     training: dict,
@@ -416,12 +433,13 @@ def run_posterior_fit(
         f"{k} posterior(s): layers {training['layer_sizes']} on {device} ({training['dtype']}); "
         f"{len(train_data)} training and {len(test_data)} test examples"
     )
-    options = train_options(training, seed)
+    noise_seed = posterior_noise_seed(seed, training.get("noise_streams", "per_network"))
+    options = train_options(training, noise_seed)
     checkpoint = out_dirs[0] / "checkpoint.pt"
     history = train(
         model, objective, train_data, options, describe, checkpoint_path=checkpoint, log=log
     )
-    sampled, at_mean = evaluate_on_test(model, test_data, training, seed, device)
+    sampled, at_mean = evaluate_on_test(model, test_data, training, noise_seed, device)
     results = []
     with torch.no_grad():
         sigmas = model.sigmas()

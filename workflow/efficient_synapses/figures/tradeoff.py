@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
 from ..tables import seed_summary
@@ -191,19 +192,31 @@ def plot_fig3(table: pd.DataFrame, pdf, png) -> None:
 
 def plot_training_history(history: pd.DataFrame, pdf, png) -> None:
     """Per-epoch history of every network: (a) RMS σ every epoch, (b) sampled test
-    accuracy where recorded; columns ρ, colour the noise setting, line style the c."""
+    accuracy where recorded; columns ρ, solid heterogeneous and dashed homogeneous noise,
+    darker for larger c, one line per seed and one legend entry per (noise, c)."""
     apply_style()
     history = history.assign(rho=history["rho"].astype(str))
     rhos = history[["rho", "rho_value"]].drop_duplicates().sort_values("rho_value")["rho"].tolist()
-    fig, axes = plt.subplots(2, len(rhos), figsize=(2.4 * len(rhos) + 0.6, 4.2), squeeze=False)
-    styles = ["-", "--", ":", "-."]
+    n_entries = history.groupby("rho")[["noise", "c"]].apply(lambda g: len(g.drop_duplicates()))
+    legend_rows = int(np.ceil(n_entries.max() / 2))
+    fig, axes = plt.subplots(
+        2,
+        len(rhos),
+        figsize=(2.4 * len(rhos) + 0.6, 4.4 + 0.12 * legend_rows),
+        squeeze=False,
+        sharex="col",
+    )
+    shades = {"heterogeneous": plt.cm.Greens, "homogeneous": plt.cm.Greys}
+    line = {"heterogeneous": "-", "homogeneous": "--"}
     for j, rho in enumerate(rhos):
         at_rho = history[history["rho"] == rho]
         cs = sorted(at_rho["c"].unique())
+        first_seed = at_rho["seed"].min()
         for (noise, c, seed), g in at_rho.groupby(["noise", "c", "seed"]):
             g = g.sort_values("epoch")
-            style = dict(color=NOISE_COLOURS[noise], ls=styles[cs.index(c) % len(styles)], lw=1)
-            label = f"{NOISE_LABELS[noise]}, c = {c:.3g}" if seed == g["seed"].min() else None
+            shade = 0.45 + 0.5 * (cs.index(c) / max(len(cs) - 1, 1))
+            style = dict(color=shades[noise](shade), ls=line[noise], lw=1)
+            label = f"{noise[:3]}, c = {c:.2g}" if seed == first_seed else None
             axes[0, j].plot(g["epoch"], g["sigma_rms"], label=label, **style)
             tested = g.dropna(subset=["test_accuracy_sampled"])
             axes[1, j].plot(
@@ -215,8 +228,18 @@ def plot_training_history(history: pd.DataFrame, pdf, png) -> None:
         axes[1, j].set_ylim(0, 1)
         axes[1, j].axhline(0.1, color="k", lw=0.5, ls=":")  # chance level
         axes[1, j].set_xlabel("epoch")
-        axes[0, j].legend(frameon=False, fontsize=5.5)
+        for ax in axes[:, j]:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes[1, j].legend(
+            *axes[0, j].get_legend_handles_labels(),
+            frameon=False,
+            fontsize=5,
+            ncol=2,
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.3),
+        )
     axes[0, 0].set_ylabel("RMS synaptic σ")
-    axes[1, 0].set_ylabel("test accuracy (sampled weights)")
+    axes[1, 0].set_ylabel("test accuracy\n(sampled weights)")
+    fig.suptitle("solid: heterogeneous σ, dashed: homogeneous σ; one line per seed", fontsize=7)
     fig.tight_layout()
     save_figure(fig, pdf, png)
