@@ -82,6 +82,11 @@ def test_every_job_wrote_metrics_and_a_progress_log(tiny_run):
     text = logs[0].read_text()
     assert "4 network(s)" in text
     assert text.count("epoch 1/1") == 4 and "ETA" in text and "train acc" in text
+    # Every training and extraction job leaves a Snakemake benchmark (time, memory).
+    benchmarks = sorted((tiny_run / "results" / "benchmarks").rglob("*.tsv"))
+    assert {b.parent.name for b in benchmarks} >= {"train_group", "fit_posterior_fig7"}
+    header = benchmarks[0].read_text().splitlines()[0].split("\t")
+    assert {"s", "max_rss"} <= set(header)
 
 
 FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7"]

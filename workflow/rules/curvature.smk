@@ -25,6 +25,8 @@ rule extract_statistics:
         curvature=CURVATURE_EXTRACTION,
     log:
         "results/logs/extract_statistics/{noise}/rho{rho}/c{c}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/extract_statistics/{noise}/rho{rho}/c{c}/seed{seed}.tsv"
     threads: 1
     resources:
         mem_mb=4000,

@@ -37,6 +37,8 @@ rule fit_posterior:
         posterior=POSTERIOR_FIT,
     log:
         "results/logs/fit_posterior/{arch}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/fit_posterior/{arch}/seed{seed}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -69,6 +71,8 @@ rule fit_posterior_fig7:
         posterior=POSTERIOR_FIT,
     log:
         "results/logs/fit_posterior_fig7/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/fit_posterior_fig7/seed{seed}.tsv"
     threads: 1
     resources:
         mem_mb=4000,
@@ -115,6 +119,8 @@ use rule train_network as train_network_nohidden with:
         training=TRAINING_PARAMS | {"layer_sizes": ARCHITECTURES["nohidden"]},
     log:
         "results/logs/train_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.tsv"
 
 
 use rule extract_statistics as extract_statistics_nohidden with:
@@ -129,6 +135,8 @@ use rule extract_statistics as extract_statistics_nohidden with:
         curvature=CURVATURE_EXTRACTION | {"exact_hessian_layers": [1]},
     log:
         "results/logs/extract_statistics_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/extract_statistics_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.tsv"
 
 
 rule analyse_nohidden:
@@ -174,6 +182,8 @@ rule fit_toy_regression:
         magnitude_lambda=config["training"]["magnitude_lambda"],
     log:
         "results/logs/fit_toy_regression.log",
+    benchmark:
+        "results/benchmarks/fit_toy_regression.tsv"
     threads: 1
     resources:
         mem_mb=2000,

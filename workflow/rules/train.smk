@@ -13,6 +13,8 @@ rule train_network:
         training=TRAINING_PARAMS,
     log:
         "results/logs/train/{noise}/rho{rho}/c{c}/seed{seed}.log",
+    benchmark:
+        "results/benchmarks/train/{noise}/rho{rho}/c{c}/seed{seed}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -42,6 +44,8 @@ if config["training"]["group_size"] > 1:
                 members=members,
             log:
                 f"results/logs/train_group/group{group_index}.log",
+            benchmark:
+                f"results/benchmarks/train_group/group{group_index}.tsv"
             threads: 1
             resources:
                 mem_mb=2000 + 500 * len(members),
