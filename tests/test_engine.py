@@ -341,8 +341,8 @@ NETWORKS = {  # (noise, seed, c, rho): different settings, two sharing a seed
 }
 
 
-def train_networks(names, streams="per_network", epochs=3):
-    """Train the networks ``names`` of NETWORKS as one group, in float64."""
+def float64_group(names):
+    """The networks ``names`` of NETWORKS as one float64 group, its objective and data."""
     spec = [NETWORKS[n] for n in names]
     model = StochasticMLP(
         [12, 8, 3],
@@ -356,6 +356,12 @@ def train_networks(names, streams="per_network", epochs=3):
     )
     data = toy_data()
     data = Dataset(data.inputs.double(), data.labels)
+    return model, objective, data
+
+
+def train_networks(names, streams="per_network", epochs=3):
+    """Train the networks ``names`` of NETWORKS as one group, in float64."""
+    model, objective, data = float64_group(names)
     options = TrainOptions(epochs, 10, 1e-2, noise_streams=streams)
     history = train(model, objective, data, options, log=quiet)
     gens = noise_generators(model, streams, 1)
@@ -441,19 +447,7 @@ class NaNAt:
 def test_a_nan_in_one_network_freezes_it_and_the_group_trains_on():
     names = ["a", "b", "c"]
     reference, ref_history, _ = train_networks(names, epochs=3)
-    spec = [NETWORKS[n] for n in names]
-    model = StochasticMLP(
-        [12, 8, 3],
-        [s[0] for s in spec],
-        [s[1] for s in spec],
-        sigma_init=1e-2,
-        dtype=torch.float64,
-    )
-    objective = EnergyEfficientObjective(
-        [s[2] for s in spec], [s[3] for s in spec], 1e-4, 120, 10, dtype=torch.float64
-    )
-    data = toy_data()
-    data = Dataset(data.inputs.double(), data.labels)
+    model, objective, data = float64_group(names)
     faulty, messages = NaNAt(objective, k=1, step=17), []  # epoch 2, step 5 of 12
     options = TrainOptions(3, 10, 1e-2, on_non_finite="isolate")
     history = train(model, faulty, data, options, describe=names, log=messages.append)

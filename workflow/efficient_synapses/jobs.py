@@ -190,6 +190,30 @@ def evaluate_on_test(model, test_data, training: dict, noise_seed: int, device):
     return sampled, at_mean
 
 
+def test_set_metrics(sampled: dict, at_mean: dict, index: int) -> dict:
+    """Test accuracy (sampled weights and mean weights) and cross-entropy of network ``index``."""
+    return {
+        "test_accuracy_sampled": sampled["accuracy"][index],
+        "test_accuracy_mean_weights": at_mean["accuracy"][index],
+        "test_cross_entropy_sampled": sampled["cross_entropy"][index],
+    }
+
+
+def job_metrics(history, index, describe, training, train_data, test_data, device, wall) -> dict:
+    """The keys every fitted network's metrics.json shares: provenance and history."""
+    return {
+        "wall_seconds": wall,
+        "device": str(device),
+        "group": describe,
+        "group_index": index,
+        "hyperparameters": dict(training),
+        "n_train": len(train_data),
+        "n_test": len(test_data),
+        "versions": versions(),
+        "history": history_to_json(history, index),
+    }
+
+
 def epoch_history_hook(model, test_data, training: dict, noise_seed: int, device):
     """``after_epoch`` of the engine: what a user needs to see whether training settled.
 
@@ -290,24 +314,14 @@ def run_training(
                 **asdict(spec),
                 "variant": model.variant,
                 "rho_value": rhos[i],
-                "test_accuracy_sampled": sampled["accuracy"][i],
-                "test_accuracy_mean_weights": at_mean["accuracy"][i],
-                "test_cross_entropy_sampled": sampled["cross_entropy"][i],
+                **test_set_metrics(sampled, at_mean, i),
                 "sigma_rms": rms[i],
                 "sigma_mean": weight_sigmas.mean().item(),
                 "reliability_cost_s1": reliability_cost_at_s(weight_sigmas, rhos[i], 1.0).item(),
                 "final_train_loss": last_finite(history.loss, i),
                 "final_train_accuracy": last_finite(history.train_accuracy, i),
                 **divergence_metrics(history, i),
-                "wall_seconds": wall,
-                "device": str(device),
-                "group": describe,
-                "group_index": i,
-                "hyperparameters": dict(training),
-                "n_train": len(train_data),
-                "n_test": len(test_data),
-                "versions": versions(),
-                "history": history_to_json(history, i),
+                **job_metrics(history, i, describe, training, train_data, test_data, device, wall),
             }
             if model.variant == "released_code":
                 # What the released code reports as σ: RMS of every synapse's own σ_i over
@@ -456,9 +470,7 @@ def run_posterior_fit(
                 "prior_scale": scale,
                 "elbo_per_datapoint": elbo,
                 "final_elbo_per_datapoint": elbo[-1],
-                "test_accuracy_sampled": sampled["accuracy"][i],
-                "test_accuracy_mean_weights": at_mean["accuracy"][i],
-                "test_cross_entropy_sampled": sampled["cross_entropy"][i],
+                **test_set_metrics(sampled, at_mean, i),
                 "posterior_sd_median": weight_sd.median().item(),
                 "posterior_sd_rms": weight_sd.pow(2).mean().sqrt().item(),
                 # How far the posterior mean moved from where it started: near 1 when the
@@ -466,15 +478,16 @@ def run_posterior_fit(
                 "mu_correlation_with_start": torch.corrcoef(torch.stack([mu, start_mu[i]]))[
                     0, 1
                 ].item(),
-                "wall_seconds": time.perf_counter() - wall_start,
-                "device": str(device),
-                "group": describe,
-                "group_index": i,
-                "hyperparameters": dict(training),
-                "n_train": len(train_data),
-                "n_test": len(test_data),
-                "versions": versions(),
-                "history": history_to_json(history, i),
+                **job_metrics(
+                    history,
+                    i,
+                    describe,
+                    training,
+                    train_data,
+                    test_data,
+                    device,
+                    time.perf_counter() - wall_start,
+                ),
             }
             save_params(model, i, out / "posterior.pt")
             dump_json(metrics, out / "metrics.json")
