@@ -10,19 +10,14 @@ from conftest import MIRROR
 from scipy import stats
 
 from efficient_synapses.data import EXPERIMENTAL_FILES
-from efficient_synapses.experimental import (
+from efficient_synapses.experimental import analyse_figure6
+from efficient_synapses.experimental_data import (
     EXPECTED_ROWS,
     HeaderError,
-    analyse_figure6,
-    bootstrap_pairs,
     exclusions_frame,
-    linear_fit,
-    ols_intercept,
-    ols_slope,
     parse_experimental_csv,
-    pearson_r,
-    spearman_r,
 )
+from efficient_synapses.statistics import line_fit
 
 
 @pytest.fixture(scope="session")
@@ -141,42 +136,11 @@ def test_empty_exclusion_table_has_a_header():
     assert frame.empty and frame.columns.tolist() == ["file", "line", "reason"]
 
 
-def test_regression_slope_by_hand():
-    # x̄ = 1.5, ȳ = 2.75; Σ dx dy = 5.5, Σ dx² = 5: slope 1.1, intercept 2.75 - 1.1 * 1.5 = 1.1.
-    x, y = np.array([0.0, 1.0, 2.0, 3.0]), np.array([1.0, 3.0, 2.0, 5.0])
-    assert linear_fit(x, y) == pytest.approx((1.1, 1.1))
-    assert ols_slope(x, y) == pytest.approx(1.1)
-    assert ols_intercept(x, y) == pytest.approx(1.1)
-    # Row-wise over a leading resample axis.
-    assert ols_slope(np.stack([x, x]), np.stack([y, 2 * y])) == pytest.approx([1.1, 2.2])
-
-
-def test_correlations_match_scipy():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=25)
-    y = 0.5 * x + rng.normal(size=25)
-    y[3] = y[4]  # a tie, for Spearman's average ranks
-    assert pearson_r(x, y) == pytest.approx(stats.pearsonr(x, y).statistic)
-    assert spearman_r(x, y) == pytest.approx(stats.spearmanr(x, y).statistic)
-
-
 def test_power_law_slope_is_recovered():
     rate = np.geomspace(1e-3, 6e-3, 40)
     variability = 3.0 * rate**-0.62
-    slope, _ = linear_fit(np.log10(rate), np.log10(variability))
+    slope, _ = line_fit(np.log10(rate), np.log10(variability))
     assert slope == pytest.approx(-0.62)
-
-
-def test_bootstrap_is_seeded_and_contains_estimate():
-    rng = np.random.default_rng(1)
-    x = rng.uniform(size=30)
-    y = -x + 0.3 * rng.normal(size=30)
-    first = bootstrap_pairs(x, y, {"r": pearson_r, "slope": ols_slope}, 2000, seed=7)
-    again = bootstrap_pairs(x, y, {"r": pearson_r, "slope": ols_slope}, 2000, seed=7)
-    assert first == again
-    for estimate in first.values():
-        assert estimate.ci_low <= estimate.value <= estimate.ci_high
-        assert estimate.n == 30
 
 
 def test_figure6_statistics(parsed):
@@ -197,3 +161,15 @@ def test_figure6_statistics(parsed):
     # CV is sd/mean, CV² is var/mean²: the log-log slopes differ by exactly a factor 2.
     assert ko["loglog_slope[var/mean^2]"] == pytest.approx(2 * ko["loglog_slope[sd/mean]"])
     assert ko["loglog_slope[sd/mean]"] < 0
+    assert ltp["spearman_r"] == pytest.approx(stats.spearmanr(x, y).statistic)
+
+
+def test_closest_normalisation_is_judged_against_the_given_paper_slope(parsed):
+    def closest(paper_slope):
+        table, _ = analyse_figure6(parsed, resamples=200, seed=0, paper_slope=paper_slope)
+        row = table[table["quantity"] == "normalisation_closest_to_paper"].iloc[0]
+        return row["notes"].split(":")[0], row["method"]
+
+    # |slope| of var/mean² is twice that of sd/mean (CV² against CV): 2.0 picks another.
+    assert closest(0.62) == ("sd/mean", "min | |slope| - 0.62 |")
+    assert closest(2.0)[0] != "sd/mean"

@@ -17,50 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .costs import analytic_slopes
+from .statistics import loglog_fit, spearman, subsample  # noqa: F401  (re-exported)
 
 QUANTITIES = ("hessian", "learning_rate", "learning_rate_abs", "input_rate")
-QUANTITY_LABELS = {
-    "hessian": "Hessian H_ii (empirical Fisher)",
-    "learning_rate": "learning rate η_base / sqrt(<g²>)",
-    "learning_rate_abs": "learning rate η_base / <|g|>",
-    "input_rate": "input rate <|x|>",
-}
-
-
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n, ties sharing their average rank (as scipy.stats.rankdata)."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return ((ends - counts + 1 + ends) / 2.0)[inverse.reshape(-1)]
-
-
-def spearman(x: np.ndarray, y: np.ndarray) -> float:
-    """Spearman rank correlation (Pearson correlation of average ranks); NaN if undefined."""
-    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
-    if len(x) < 3:
-        return float("nan")
-    rx, ry = average_ranks(x), average_ranks(y)
-    rx, ry = rx - rx.mean(), ry - ry.mean()
-    denominator = np.sqrt((rx * rx).sum() * (ry * ry).sum())
-    return float((rx * ry).sum() / denominator) if denominator > 0 else float("nan")
-
-
-def loglog_fit(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
-    """Least-squares line log10 y = slope log10 x + intercept, and Spearman r.
-
-    Only pairs with both values positive and finite enter; ``n_excluded`` counts the rest.
-    """
-    x, y = np.asarray(x, dtype=float).ravel(), np.asarray(y, dtype=float).ravel()
-    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    n = int(keep.sum())
-    row = {"n_synapses": len(x), "n_used": n, "n_excluded": len(x) - n}
-    lx, ly = np.log10(x[keep]), np.log10(y[keep])
-    if n >= 3 and np.ptp(lx) > 0:
-        slope, intercept = np.polyfit(lx, ly, 1)
-    else:
-        slope = intercept = float("nan")
-    row.update(slope=float(slope), intercept=float(intercept), spearman_r=spearman(lx, ly))
-    return row
 
 
 def layer_quantities(arrays: Mapping[str, np.ndarray], layer: int, gradient: str) -> dict:
@@ -162,8 +121,8 @@ def fisher_vs_hessian_rows(arrays: Mapping[str, np.ndarray], network: Mapping) -
                     "n_synapses": len(index),
                     "n_examples": n_examples,
                     "n_exact_nonpositive": int((~positive).sum()),
-                    "spearman_r": spearman(fisher, exact),
-                    "spearman_r_positive": spearman(fisher[positive], exact[positive]),
+                    "spearman_r": spearman(fisher, exact, min_pairs=3),
+                    "spearman_r_positive": spearman(fisher[positive], exact[positive], min_pairs=3),
                     "median_ratio": float(np.median(ratio)) if len(ratio) else float("nan"),
                 }
             )
@@ -192,10 +151,3 @@ def curvature_table(networks: Iterable[Mapping]) -> pd.DataFrame:
 def fisher_vs_hessian_table(networks: Iterable[Mapping]) -> pd.DataFrame:
     """fisher_vs_hessian.csv: exact-Hessian check of every network."""
     return _table(networks, fisher_vs_hessian_rows)
-
-
-def subsample(n: int, k: int, seed: int) -> np.ndarray:
-    """Sorted indices of min(n, k) of n items, drawn without replacement with a fixed seed."""
-    if n <= k:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(seed).choice(n, size=k, replace=False))
