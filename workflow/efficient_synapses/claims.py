@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
+
+from .statistics import mean_sd, spearman
 
 PAPER = "claim of the paper"
 SANITY = "sanity check"
@@ -76,21 +77,6 @@ class ClaimResult:
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def _mean_sd(values) -> tuple[float, float]:
-    values = np.asarray(values, dtype=float)
-    if len(values) == 0:
-        return float("nan"), float("nan")
-    sd = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
-    return float(np.mean(values)), sd
-
-
-def _spearman(x, y) -> float:
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    if len(x) < 2 or np.unique(x).size < 2 or np.unique(y).size < 2:
-        return float("nan")
-    return float(spearmanr(x, y).statistic)
 
 
 def without_diverged(table: pd.DataFrame) -> tuple[pd.DataFrame, int]:
@@ -171,8 +157,8 @@ def accuracy_falls_with_c(
         for _, s in g.groupby("seed"):
             c, accuracy = above_chance_part(s["c"], s[column], above_chance)
             lengths.append(len(c))
-            per_seed.append(_spearman(c, accuracy) if len(c) >= min_points else float("nan"))
-        value, spread = _mean_sd(per_seed)
+            per_seed.append(spearman(c, accuracy) if len(c) >= min_points else float("nan"))
+        value, spread = mean_sd(per_seed)
         rows.append(
             ClaimResult(
                 PAPER,
@@ -215,7 +201,7 @@ def sigma_rises_with_c(table: pd.DataFrame, threshold: float) -> list[ClaimResul
     table, n_diverged = without_diverged_by_group(table, ["rho", "noise"])
     rows = []
     for (rho, noise), g in table.groupby(["rho", "noise"], sort=False):
-        per_seed = [_spearman(s["c"], s["sigma_rms"]) for _, s in g.groupby("seed")]
+        per_seed = [spearman(s["c"], s["sigma_rms"]) for _, s in g.groupby("seed")]
         rows.append(
             ClaimResult(
                 PAPER,
@@ -225,7 +211,7 @@ def sigma_rises_with_c(table: pd.DataFrame, threshold: float) -> list[ClaimResul
                 "fig2",
                 f"rho={rho}, {noise}{_excluded(n_diverged.get((rho, noise), 0))}",
                 "Spearman(c, sigma_rms) over the whole grid",
-                *_mean_sd(per_seed),
+                *mean_sd(per_seed),
                 len(per_seed),
                 f"Spearman ≥ {threshold:g} in every seed",
                 all(math.isfinite(r) and r >= threshold for r in per_seed),
@@ -259,7 +245,7 @@ def heterogeneous_at_least_as_accurate(
                 d = (p["heterogeneous"] - p["homogeneous"])[keep]
                 if len(d):
                     per_seed_min.append(float(d.min()))
-        _, spread = _mean_sd(per_seed_min)
+        _, spread = mean_sd(per_seed_min)
         rows.append(
             ClaimResult(
                 PAPER,
@@ -333,7 +319,7 @@ def heterogeneous_tolerates_larger_c(
             low = het[0] - hom[1]
             n_bounds += int(het[0] != het[1] or hom[0] != hom[1])
             lower_ends.append(low if math.isfinite(low) else float("nan"))
-        value, spread = _mean_sd(lower_ends)
+        value, spread = mean_sd(lower_ends)
         rows.append(
             ClaimResult(
                 PAPER,
@@ -427,7 +413,7 @@ def curvature_claims(table: pd.DataFrame, gradient: str) -> list[ClaimResult]:
                     "fig5, figA6_1",
                     f"rho={rho}, layers {sorted(g['layer'].unique().tolist())}{note}",
                     f"Spearman(σ², {quantity}), mean over layers",
-                    *_mean_sd(per_seed),
+                    *mean_sd(per_seed),
                     len(per_seed),
                     f"Spearman {_sign_word(sign)} in every seed and layer",
                     bool((sign * g["spearman_r"] > 0).all()),
@@ -444,7 +430,7 @@ def curvature_claims(table: pd.DataFrame, gradient: str) -> list[ClaimResult]:
                     "figA6_2",
                     f"c x {factor:g}, layer 2, rho {sorted(g['rho'].unique().tolist())}{note}",
                     f"Spearman(σ², {quantity}), mean over ρ",
-                    *_mean_sd(per_seed),
+                    *mean_sd(per_seed),
                     len(per_seed),
                     f"Spearman {_sign_word(sign)} in every seed and ρ",
                     bool((sign * g["spearman_r"] > 0).all()),
@@ -474,7 +460,7 @@ def learning_rate_identity(table: pd.DataFrame, gradient: str) -> list[ClaimResu
             "fig5, figA6_1, figA6_2",
             f"{len(gap)} (network, layer) pairs, {gradient} gradients",
             "max |Spearman(σ², learning_rate) + Spearman(σ², hessian)|",
-            *_mean_sd(per_seed),
+            *mean_sd(per_seed),
             len(per_seed),
             f"≤ {IDENTITY_TOLERANCE:g} for every network and layer",
             bool(len(gap) > 0 and (gap <= IDENTITY_TOLERANCE).all()),
@@ -506,7 +492,7 @@ def eq29_slope_reported(table: pd.DataFrame, gradient: str) -> list[ClaimResult]
                 "fig5, figA6_1",
                 f"layer {layer}, rho={rho}, c = s^ρ/ρ{_excluded(n_diverged)}",
                 "least-squares slope of log σ² on log H_ii",
-                *_mean_sd(per_seed),
+                *mean_sd(per_seed),
                 len(per_seed),
                 "none: reported next to -2/(ρ+2)",
                 None,
@@ -533,7 +519,7 @@ def fisher_claims(table: pd.DataFrame, gradient: str, threshold: float) -> list[
                 "fig5",
                 f"layer {layer}, {gradient} gradients{_excluded(n_diverged)}",
                 "Spearman(empirical Fisher, exact H_ii), min over networks",
-                *_mean_sd(per_seed),
+                *mean_sd(per_seed),
                 len(per_seed),
                 f"Spearman ≥ {threshold:g} for every network",
                 bool((g["spearman_r"] >= threshold).all()),
@@ -667,7 +653,7 @@ def posterior_claims(table: pd.DataFrame) -> list[ClaimResult]:
                 "fig7",
                 scope,
                 f"Spearman({what}), mean over c",
-                *_mean_sd(per_seed["spearman_r"].mean()),
+                *mean_sd(per_seed["spearman_r"].mean()),
                 per_seed.ngroups,
                 "Spearman > 0 in every seed and c",
                 bool(len(g) > 0 and (g["spearman_r"] > 0).all()),
@@ -680,7 +666,7 @@ def posterior_claims(table: pd.DataFrame) -> list[ClaimResult]:
                 "fig7",
                 scope,
                 f"slope of log σ² on log σ²_post ({what}), mean over c",
-                *_mean_sd(per_seed["slope"].mean()),
+                *mean_sd(per_seed["slope"].mean()),
                 per_seed.ngroups,
                 "slope < 1 in every seed and c",
                 bool(len(g) > 0 and (g["slope"] < 1).all()),
@@ -688,7 +674,7 @@ def posterior_claims(table: pd.DataFrame) -> list[ClaimResult]:
         ]
     base = measured[np.isclose(measured["c_factor"], 1.0)]
     per_seed = [
-        _spearman(g["rho_value"], g["slope"]) if g["rho_value"].nunique() > 1 else float("nan")
+        spearman(g["rho_value"], g["slope"]) if g["rho_value"].nunique() > 1 else float("nan")
         for _, g in base.groupby("seed")
     ]
     rows.append(
@@ -700,7 +686,7 @@ def posterior_claims(table: pd.DataFrame) -> list[ClaimResult]:
             "fig7",
             f"c = s^ρ/ρ, every ρ ({base['rho'].nunique()}){note}",
             f"Spearman(ρ, slope of {what})",
-            *_mean_sd(per_seed),
+            *mean_sd(per_seed),
             len(per_seed),
             "Spearman < 0 in every seed",
             len(per_seed) > 0 and all(math.isfinite(r) and r < 0 for r in per_seed),
@@ -724,7 +710,7 @@ def posterior_sanity(table: pd.DataFrame) -> list[ClaimResult]:
             "fig7",
             f"{len(lines)} networks, layer of posterior.layer",
             "max |fitted slope - 2/(ρ+2)|",
-            *_mean_sd(per_seed),
+            *mean_sd(per_seed),
             len(per_seed),
             f"≤ {IDENTITY_TOLERANCE:g} for every network",
             bool(len(lines) > 0 and (deviation <= IDENTITY_TOLERANCE).all()),
@@ -768,7 +754,7 @@ def posterior_reported(table: pd.DataFrame) -> list[ClaimResult]:
                     "fig7",
                     f"rho={rho}, c = s^ρ/ρ x {factor:.3g}{_excluded(n_diverged)}",
                     "least-squares slope of the logs",
-                    *_mean_sd(per_seed),
+                    *mean_sd(per_seed),
                     len(per_seed),
                     f"none: reported next to {g['reference'].iloc[0]}",
                     None,
@@ -803,7 +789,7 @@ def nohidden_claims(table: pd.DataFrame, tolerance: float) -> list[ClaimResult]:
                 "figA5_1",
                 f"every ρ ({g['rho'].nunique()}){_excluded(n_diverged)}",
                 "max over ρ of |fitted - analytic slope|",
-                *_mean_sd(per_seed),
+                *mean_sd(per_seed),
                 len(per_seed),
                 f"≤ {tolerance:g} for every ρ and seed",
                 bool(len(g) > 0 and (deviation <= tolerance).all()),
