@@ -20,7 +20,7 @@ def test_eq29_is_the_numerical_minimum(rho, h):
 
 def test_homogeneous_sigma_has_the_given_reliability_cost():
     sigma = schematic.homogeneous_sigma_at(1.7, 2, rho=0.5, s=0.03)
-    assert schematic.reliability_cost([sigma, sigma], rho=0.5, s=0.03) == pytest.approx(1.7)
+    assert schematic.reliability_cost_in_s([sigma, sigma], rho=0.5, s=0.03) == pytest.approx(1.7)
 
 
 def test_figure4_data():

@@ -30,6 +30,7 @@ import numpy as np
 from scipy import stats
 
 from .costs import RHO_BY_MECHANISM
+from .statistics import line_fit, long_row
 
 # Hill coefficient of vesicle release in calcium (Eq. 11; Sakaba & Neher 2001).
 HILL_COEFFICIENT = 4
@@ -124,9 +125,9 @@ def sweep(mechanism: str, points: int = 40):
 def fit_exponent(sigma, cost) -> tuple[float, float, float]:
     """ρ as minus the OLS slope of log cost on log σ; (ρ, log prefactor, max |residual|)."""
     log_sigma, log_cost = np.log(sigma), np.log(cost)
-    fit = stats.linregress(log_sigma, log_cost)
-    residual = log_cost - (fit.intercept + fit.slope * log_sigma)
-    return -float(fit.slope), float(fit.intercept), float(np.max(np.abs(residual)))
+    slope, intercept = line_fit(log_sigma, log_cost)
+    residual = log_cost - (intercept + slope * log_sigma)
+    return -slope, intercept, float(np.max(np.abs(residual)))
 
 
 def eq18_sweep(p_range, points: int = 40, n: int = EQ18_N):
@@ -187,18 +188,16 @@ def figure1_data(points: int = 40) -> tuple[list[dict], dict[str, np.ndarray]]:
 
 
 def _exponent_row(mechanism, fitted, rho, n, residual, regime) -> dict:
-    return {
-        "figure": 1,
-        "panel": "c",
-        "dataset": "quantal model (Appendix 1)",
-        "quantity": f"rho_fitted[{mechanism}]",
-        "value": fitted,
-        "ci_low": np.nan,
-        "ci_high": np.nan,
-        "n": n,
-        "method": "minus the OLS slope of log cost on log sigma, sigma from the binomial pmf",
-        "notes": (
+    return long_row(
+        1,
+        "c",
+        "quantal model (Appendix 1)",
+        f"rho_fitted[{mechanism}]",
+        fitted,
+        n=n,
+        method="minus the OLS slope of log cost on log sigma, sigma from the binomial pmf",
+        notes=(
             f"analytic rho = {rho} ({float(rho):.4f}); {regime}; "
             f"max |log residual| = {residual:.2g}"
         ),
-    }
+    )

@@ -19,6 +19,7 @@ import numpy as np
 from scipy import optimize
 
 from .costs import optimal_sigma
+from .statistics import long_row
 
 # Curvatures of the performance cost: w1 important (high H), w2 unimportant (low H).
 HESSIAN = (10.0, 0.5)
@@ -29,8 +30,9 @@ SAMPLES = 300
 SEED = 4
 
 
-def performance_cost(w, hessian=HESSIAN, w_opt=(0.0, 0.0)):
-    """½ Σ_i H_ii (w_i - w*_i)² over the last axis of w (a diagonal quadratic)."""
+def quadratic_performance_cost(w, hessian=HESSIAN, w_opt=(0.0, 0.0)):
+    """½ Σ_i H_ii (w_i - w*_i)² over the last axis of w: the quadratic approximation of the
+    performance cost with a diagonal Hessian (Eqs. 24-25)."""
     w = np.asarray(w, float)
     h, w_opt = np.asarray(hessian, float), np.asarray(w_opt, float)
     return 0.5 * np.sum(h * (w - w_opt) ** 2, axis=-1)
@@ -41,8 +43,9 @@ def expected_performance_cost(sigma, hessian=HESSIAN) -> float:
     return float(0.5 * np.sum(np.asarray(hessian, float) * np.asarray(sigma, float) ** 2))
 
 
-def reliability_cost(sigma, rho=RHO, s=S) -> float:
-    """Σ_i (1/ρ)(s/σ_i)^ρ: Eq. 4 with c = s^ρ/ρ (Eq. 48)."""
+def reliability_cost_in_s(sigma, rho=RHO, s=S) -> float:
+    """Σ_i (1/ρ)(s/σ_i)^ρ: Eq. 4 with c = s^ρ/ρ (Eq. 48), in NumPy
+    (``costs.reliability_cost_at_s`` on tensors)."""
     return float(np.sum((s / np.asarray(sigma, float)) ** rho / rho))
 
 
@@ -68,7 +71,7 @@ def figure4_data(
     h = np.asarray(hessian, float)
     sigma_het = np.asarray(optimal_sigma(h, rho, s), float)  # Eq. 29
     sigma_numerical = np.array([numerical_optimal_sigma(hi, rho, s) for hi in h])
-    reliability = reliability_cost(sigma_het, rho, s)
+    reliability = reliability_cost_in_s(sigma_het, rho, s)
     sigma_hom = np.full(h.size, homogeneous_sigma_at(reliability, h.size, rho, s))
 
     rng = np.random.default_rng(seed)
@@ -83,12 +86,12 @@ def figure4_data(
     rows = []
     for setting, sigma in (("heterogeneous", sigma_het), ("homogeneous", sigma_hom)):
         w = xi * sigma
-        sample_costs = performance_cost(w, h)
+        sample_costs = quadratic_performance_cost(w, h)
         arrays[f"samples_{setting}"] = w
         expected = expected_performance_cost(sigma, h)
         sem = float(sample_costs.std(ddof=1) / np.sqrt(samples))
         arrays[f"costs_{setting}"] = np.array(
-            [expected, sample_costs.mean(), sem, reliability_cost(sigma, rho, s)]
+            [expected, sample_costs.mean(), sem, reliability_cost_in_s(sigma, rho, s)]
         )
         for quantity, value, notes in (
             ("expected_performance_cost", expected, "½ Σ H_ii σ_i² (Eqs. 24-25)"),
@@ -97,27 +100,25 @@ def figure4_data(
                 float(sample_costs.mean()),
                 f"mean over {samples} samples, seed {seed}; standard error {sem:.3g}",
             ),
-            ("reliability_cost", reliability_cost(sigma, rho, s), "Σ (1/ρ)(s/σ_i)^ρ"),
+            ("reliability_cost", reliability_cost_in_s(sigma, rho, s), "Σ (1/ρ)(s/σ_i)^ρ"),
             ("sigma_w1", float(sigma[0]), f"important synapse, H = {h[0]:g}"),
             ("sigma_w2", float(sigma[1]), f"unimportant synapse, H = {h[1]:g}"),
         ):
             rows.append(
-                {
-                    "figure": 4,
-                    "panel": "d" if "cost" in quantity else "c",
-                    "dataset": f"schematic ({setting} noise)",
-                    "quantity": quantity,
-                    "value": value,
-                    "ci_low": np.nan,
-                    "ci_high": np.nan,
-                    "n": samples if quantity.startswith("sampled") else np.nan,
-                    "method": f"H = diag{tuple(h.tolist())}, rho = {rho:g}, s = {s:g}",
-                    "notes": notes,
-                }
+                long_row(
+                    4,
+                    "d" if "cost" in quantity else "c",
+                    f"schematic ({setting} noise)",
+                    quantity,
+                    value,
+                    n=samples if quantity.startswith("sampled") else np.nan,
+                    method=f"H = diag{tuple(h.tolist())}, rho = {rho:g}, s = {s:g}",
+                    notes=notes,
+                )
             )
     extent = 3.2 * float(max(sigma_het.max(), sigma_hom.max()))
     axis = np.linspace(-extent, extent, grid_points)
     w1, w2 = np.meshgrid(axis, axis, indexing="xy")
     arrays["grid_axis"] = axis
-    arrays["grid_cost"] = performance_cost(np.stack([w1, w2], axis=-1), h)
+    arrays["grid_cost"] = quadratic_performance_cost(np.stack([w1, w2], axis=-1), h)
     return rows, arrays
