@@ -12,8 +12,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..curvature_analysis import layer_quantities, subsample
-from .style import NOISE_COLOURS, apply_style, rho_title, save_figure, tidy_log_axes
+from ..curvature_analysis import layer_quantities
+from ..statistics import subsample
+from .style import (
+    NOISE_COLOURS,
+    apply_style,
+    mean_sd_text,
+    rho_title,
+    save_figure,
+    tidy_log_axes,
+)
 
 XLABELS = {
     "hessian": "Hessian $H_{ii}$ (empirical Fisher)",
@@ -34,17 +42,11 @@ def _factor_text(factor: float) -> str:
 
 def _seed_summary(rows: pd.DataFrame) -> str:
     """Spearman r and slope: mean ± sd over the seeds in ``rows``."""
-    r = rows["spearman_r"].to_numpy(dtype=float)
-    slope = rows["slope"].to_numpy(dtype=float)
-    n = len(r)
+    n = len(rows)
     if n == 0:
         return "no statistics"
-    if n == 1:
-        return f"$r_s$ = {r[0]:.2f}, slope {slope[0]:.2f} (1 seed)"
-    return (
-        f"$r_s$ = {r.mean():.2f} ± {r.std(ddof=1):.2f}, "
-        f"slope {slope.mean():.2f} ± {slope.std(ddof=1):.2f} ({n} seeds)"
-    )
+    r, slope = mean_sd_text(rows["spearman_r"]), mean_sd_text(rows["slope"])
+    return f"$r_s$ = {r}, slope {slope} ({n} seed{'s' if n > 1 else ''})"
 
 
 EXCLUDED = {
@@ -53,16 +55,6 @@ EXCLUDED = {
     "learning_rate_abs": r"with $\eta_i = \infty$",
     "input_rate": "with rate 0",
 }
-
-
-def _plain_labels_on_short_axes(ax) -> None:
-    """Label 1-2-5 ticks as plain numbers on log axes spanning under 1.5 decades."""
-    from matplotlib.ticker import FuncFormatter, LogLocator
-
-    for axis, lims in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
-        if np.log10(max(lims) / min(lims)) < 1.5:
-            axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
 
 
 def plot_synapse_patterns(
@@ -147,6 +139,5 @@ def plot_synapse_patterns(
                 ax.set_xlabel(XLABELS[quantity])
                 if j == 0:
                     ax.set_ylabel("synaptic variance σ²")
-                tidy_log_axes(ax)
-                _plain_labels_on_short_axes(ax)
+                tidy_log_axes(ax, plain="short")
     save_figure(fig, pdf, png)

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
+from ..experimental import PAPER_KO_SLOPE
 from .style import NOISE_COLOURS, apply_style, save_figure, tidy_log_axes
 
 POINT_COLOUR = "#404040"
@@ -67,8 +68,9 @@ def _sjostrom_panel(ax, arrays, table, dataset, title, level):
     ax.set_title(title)
 
 
-def plot_fig6(arrays, table: pd.DataFrame, pdf, png) -> None:
-    """(a) Sjöström LTP and LTD: Pr before vs |Δw|/w; (b) Ko: variability vs rate, log-log."""
+def plot_fig6(arrays, table: pd.DataFrame, pdf, png, paper_slope: float = PAPER_KO_SLOPE) -> None:
+    """(a) Sjöström LTP and LTD: Pr before vs |Δw|/w; (b) Ko: variability vs rate, log-log,
+    beside the magnitude ``paper_slope`` of the paper's slope."""
     apply_style()
     confidence = float(arrays["confidence"])
     level = f"{confidence:.0%}"
@@ -110,7 +112,7 @@ def plot_fig6(arrays, table: pd.DataFrame, pdf, png) -> None:
         0.98,
         f"n = {int(slope['n'])}, {level} bootstrap interval\n"
         f"log-log slope = {_with_ci(slope)}\n"
-        f"(paper: |slope| = 0.62)",
+        f"(paper: |slope| = {paper_slope:g})",
         transform=ax.transAxes,
         ha="left",
         va="top",

@@ -4,22 +4,12 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from .style import NOISE_COLOURS, apply_style, save_figure
+from .style import NOISE_COLOURS, apply_style, save_figure, tidy_log_axes
 
 COLOUR = NOISE_COLOURS["heterogeneous"]
 ROMAN = ("I", "II", "III", "IV")
 VARIED = {"calcium efflux": "p", "vesicle membrane": "n", "actin": "n", "trafficking": "n"}
-
-
-def _plain_log_ticks(ax) -> None:
-    """Log axes labelled with plain numbers: 1-2-5 steps under 2 decades, else decades."""
-    for axis, lims in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
-        short = np.log10(max(lims) / min(lims)) < 2.0
-        axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if short else (1.0,)))
-        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-        axis.set_minor_formatter(NullFormatter())
 
 
 def plot_fig1(arrays, pdf, png) -> None:
@@ -62,7 +52,8 @@ def plot_fig1(arrays, pdf, png) -> None:
         ax.plot(sigma, cost, "o", color=COLOUR, ms=2.5, label=f"model, vary {VARIED[mechanism]}")
         ax.set_xscale("log")
         ax.set_yscale("log")
-        _plain_log_ticks(ax)
+        # Plain labels: 1-2-5 steps under two decades, else decades.
+        tidy_log_axes(ax, short_decades=2.0, plain="always")
         ax.set_title(f"{ROMAN[k]}. {mechanism}")
         ax.text(
             0.96,

@@ -5,9 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import (  # noqa: E402
+    FuncFormatter,
+    LogFormatterSciNotation,
+    LogLocator,
+    NullFormatter,
+)
+
+from ..statistics import mean_sd  # noqa: E402
 
 # The paper's colours: green for optimised heterogeneous noise, grey for homogeneous.
 NOISE_COLOURS = {"heterogeneous": "#2e8b57", "homogeneous": "#808080"}
@@ -42,25 +51,37 @@ def rho_title(rho: str) -> str:
     return f"ρ = {rho}" + (f" ({mechanism})" if mechanism else "")
 
 
-def tidy_log_axes(ax) -> None:
-    """Readable log axes: decades only, or 1-2-5 steps on ranges under 1.5 decades.
+def tidy_log_axes(ax, short_decades: float = 1.5, plain: str = "never") -> None:
+    """Readable log axes: decades only, or 1-2-5 steps on axes spanning under
+    ``short_decades`` decades. Labels are powers of ten, or plain numbers (0.2, 50) on
+    short axes (``plain="short"``) or on every axis (``plain="always"``).
 
     Matplotlib's default labels minor ticks on short ranges, where they collide.
     """
-    import numpy as np
-    from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
-
+    if plain not in ("never", "short", "always"):
+        raise ValueError(f"plain must be 'never', 'short' or 'always', got {plain!r}")
     for axis, scale, lims in (
         (ax.xaxis, ax.get_xscale(), ax.get_xlim()),
         (ax.yaxis, ax.get_yscale(), ax.get_ylim()),
     ):
         if scale != "log":
             continue
-        short = np.log10(max(lims) / min(lims)) < 1.5
+        short = np.log10(max(lims) / min(lims)) < short_decades
         subs = (1.0, 2.0, 5.0) if short else (1.0,)
         axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=8))
-        axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=not short))
+        if plain == "always" or (plain == "short" and short):
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        else:
+            axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=not short))
         axis.set_minor_formatter(NullFormatter())
+
+
+def mean_sd_text(values, digits: int = 2) -> str:
+    """'mean ± sd' of ``values`` (sd with ddof = 1), or the mean alone for one value."""
+    mean, sd = mean_sd(values)
+    if np.size(values) < 2:
+        return f"{mean:.{digits}f}"
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
 def save_figure(fig, pdf: str | Path, png: str | Path) -> None:

@@ -77,7 +77,7 @@ def trivial_bounds(table: pd.DataFrame) -> dict[tuple[str, str], float]:
     }
 
 
-def _band(ax, x, mean, low, high, colour, label, logy=False):
+def _band(ax, x, mean, low, high, colour, label):
     ax.plot(x, mean, "-o", color=colour, ms=2.5, lw=1.2, label=label)
     ax.fill_between(x, low, high, color=colour, alpha=0.25, lw=0)
 
