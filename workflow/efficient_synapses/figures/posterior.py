@@ -7,13 +7,21 @@ slope tables.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Ellipse
 
-from .style import NOISE_COLOURS, apply_style, rho_title, save_figure, tidy_log_axes
+from .style import (
+    NOISE_COLOURS,
+    apply_style,
+    mean_sd_text,
+    rho_title,
+    save_figure,
+    tidy_log_axes,
+)
 
 POSTERIOR_COLOUR = "0.35"
 ANALYTIC_COLOUR = "#4a6fa5"
@@ -24,13 +32,6 @@ OPTIMISED = NOISE_COLOURS["heterogeneous"]
 
 def _networks(arrays: Mapping[str, np.ndarray]) -> list[int]:
     return sorted(int(k[3:].split("_")[0]) for k in arrays if k.endswith("_meta"))
-
-
-def _mean_sd(values) -> str:
-    values = np.asarray(values, float)
-    if len(values) < 2:
-        return f"{values.mean():.2f}"
-    return f"{values.mean():.2f} ± {values.std(ddof=1):.2f}"
 
 
 def _fit_line(ax, x, slope, intercept, **kwargs):
@@ -62,31 +63,83 @@ def plot_figure7(arrays: Mapping[str, np.ndarray], table: pd.DataFrame, pdf: str
     paper computes them (Eq. 29 and σ²_post = 1/H); beyond the paper (d) learnt σ² against the
     variational posterior of the same synapses, (e) fitted slopes against 2/(ρ+2)."""
     apply_style()
-    nets = _networks(arrays)
-    meta = {k: arrays[f"net{k}_meta"] for k in nets}
-    rhos = list(dict.fromkeys(str(arrays[f"net{k}_rho"]) for k in nets))
-    factors = sorted({float(m[1]) for m in meta.values()})
-    n_rows, n_cols = len(factors), len(rhos)
+    drawn = _Figure7Networks.of(arrays)
+    n_rows, n_cols = len(drawn.factors), len(drawn.rhos)
     height = 1.55 * n_rows + 3.6
     fig = plt.figure(figsize=(max(1.75 * n_cols + 0.8, 10.0), height))
     # Room for the two-line title above the ellipses: 0.8 inch whatever the number of rows.
     outer = fig.add_gridspec(
         2, 1, height_ratios=[1.55 * n_rows, 2.6], hspace=0.32, top=1 - 0.8 / height, bottom=0.08
     )
-    top = outer[0].subgridspec(n_rows, n_cols, wspace=0.35, hspace=0.5)
-    for k in nets:
-        rho, factor = str(arrays[f"net{k}_rho"]), float(meta[k][1])
-        i, j = factors.index(factor), rhos.index(rho)
-        ax = fig.add_subplot(top[i, j])
-        _ellipse_panel(ax, arrays, k)
+    _ellipse_grid(fig, outer[0].subgridspec(n_rows, n_cols, wspace=0.35, hspace=0.5), drawn)
+    bottom = outer[1].subgridspec(1, 4, wspace=0.5)
+    panels = [fig.add_subplot(bottom[0, m]) for m in range(4)]
+    base = [(rho, 1.0) for rho in drawn.rhos if any(np.isclose(f, 1.0) for f in drawn.factors)]
+    _analytic_panel(
+        panels[0], drawn, base, lambda r, f: RHO_COLOURS.get(str(r), "k"), lambda r, f: f"ρ = {r}"
+    )
+    panels[0].set_title("(b) by ρ, c = 10^(-2ρ)/ρ")
+    if "1/2" in drawn.rhos:
+        blues = plt.cm.Blues(np.linspace(0.45, 0.95, len(drawn.factors)))
+        _analytic_panel(
+            panels[1],
+            drawn,
+            [("1/2", f) for f in drawn.factors],
+            lambda r, f: blues[drawn.factors.index(f)],
+            lambda r, f: f"c = {drawn.meta[drawn.network_of(r, f)][2]:.3g}",
+        )
+        panels[1].set_title("(c) by c, ρ = 1/2")
+    else:
+        panels[1].set_axis_off()
+    _learnt_vs_vi_panel(panels[2], drawn, table, base)
+    _slopes_panel(panels[3], table)
+    save_figure(fig, pdf, png)
+
+
+@dataclass(frozen=True)
+class _Figure7Networks:
+    """The networks drawn in Fig. 7: their arrays, (ρ value, c factor, c) and the grid."""
+
+    arrays: Mapping[str, np.ndarray]
+    nets: list[int]
+    meta: dict[int, np.ndarray]
+    rhos: list[str]
+    factors: list[float]
+
+    @classmethod
+    def of(cls, arrays: Mapping[str, np.ndarray]) -> _Figure7Networks:
+        nets = _networks(arrays)
+        meta = {k: arrays[f"net{k}_meta"] for k in nets}
+        rhos = list(dict.fromkeys(str(arrays[f"net{k}_rho"]) for k in nets))
+        factors = sorted({float(m[1]) for m in meta.values()})
+        return cls(arrays, nets, meta, rhos, factors)
+
+    def rho(self, k: int) -> str:
+        return str(self.arrays[f"net{k}_rho"])
+
+    def network_of(self, rho, factor) -> int:
+        for k in self.nets:
+            if self.rho(k) == str(rho) and np.isclose(self.meta[k][1], factor):
+                return k
+        raise KeyError(f"no drawn network for rho={rho} c_factor={factor}")
+
+
+def _ellipse_grid(fig, grid, drawn: _Figure7Networks) -> None:
+    """(a): one ellipse panel per network, ρ in columns and c in rows, and the title."""
+    n_rows = len(drawn.factors)
+    for k in drawn.nets:
+        rho, factor = drawn.rho(k), float(drawn.meta[k][1])
+        i, j = drawn.factors.index(factor), drawn.rhos.index(rho)
+        ax = fig.add_subplot(grid[i, j])
+        _ellipse_panel(ax, drawn.arrays, k)
         ax.set_title(
-            (f"{rho_title(rho)}\n" if i == 0 else "") + f"c = {meta[k][2]:.3g}", fontsize=7
+            (f"{rho_title(rho)}\n" if i == 0 else "") + f"c = {drawn.meta[k][2]:.3g}", fontsize=7
         )
         if j == 0:
             ax.set_ylabel(r"$w_j - \mu_j$", fontsize=7)
         if i == n_rows - 1:
             ax.set_xlabel(r"$w_i - \mu_i$", fontsize=7)
-    layer, gradient = int(arrays["layer"]), str(arrays["gradient"])
+    layer, gradient = int(drawn.arrays["layer"]), str(drawn.arrays["gradient"])
     fig.suptitle(
         f"(a) 1-sd ellipses of one real pair of synapses (layer {layer}) of each network: "
         "posterior 1/H (dashed), Eq. 29 optimised σ (green), learnt σ (green dotted)\n"
@@ -96,67 +149,43 @@ def plot_figure7(arrays: Mapping[str, np.ndarray], table: pd.DataFrame, pdf: str
         y=0.995,
     )
 
-    bottom = outer[1].subgridspec(1, 4, wspace=0.5)
-    panels = [fig.add_subplot(bottom[0, m]) for m in range(4)]
-    first_seed = table["seed"].min()
-    first = table[table["seed"] == first_seed]
 
-    def network_of(rho, factor):
-        for k in nets:
-            if str(arrays[f"net{k}_rho"]) == str(rho) and np.isclose(meta[k][1], factor):
-                return k
-        raise KeyError(f"no drawn network for rho={rho} c_factor={factor}")
-
-    def analytic(ax, pairs, colour_of, label_of):
-        for rho, factor in pairs:
-            k = network_of(rho, factor)
-            x, y = arrays[f"net{k}_laplace"], arrays[f"net{k}_eq29"]
-            order = np.argsort(x)
-            slope = 2.0 / (float(meta[k][0]) + 2.0)
-            ax.plot(
-                x[order],
-                y[order],
-                color=colour_of(rho, factor),
-                lw=1.4,
-                label=f"{label_of(rho, factor)}: slope {slope:.2f}",
-            )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        tidy_log_axes(ax)
-        ax.set_xlabel(r"posterior variance $\sigma^2_{post} = 1/H_{ii}$")
-        ax.set_ylabel(r"optimised variance $\sigma^2$ (Eq. 29)")
-        ax.legend(frameon=False, fontsize=5.5, loc="upper left")
-
-    base = [(rho, 1.0) for rho in rhos if any(np.isclose(f, 1.0) for f in factors)]
-    analytic(panels[0], base, lambda r, f: RHO_COLOURS.get(str(r), "k"), lambda r, f: f"ρ = {r}")
-    panels[0].set_title("(b) by ρ, c = 10^(-2ρ)/ρ")
-    if "1/2" in rhos:
-        blues = plt.cm.Blues(np.linspace(0.45, 0.95, len(factors)))
-        analytic(
-            panels[1],
-            [("1/2", f) for f in factors],
-            lambda r, f: blues[factors.index(f)],
-            lambda r, f: f"c = {meta[network_of(r, f)][2]:.3g}",
+def _analytic_panel(ax, drawn: _Figure7Networks, pairs, colour_of, label_of) -> None:
+    """(b), (c): Eq. 29's σ² against σ²_post = 1/H of the networks ``pairs`` (ρ, c factor)."""
+    for rho, factor in pairs:
+        k = drawn.network_of(rho, factor)
+        x, y = drawn.arrays[f"net{k}_laplace"], drawn.arrays[f"net{k}_eq29"]
+        order = np.argsort(x)
+        slope = 2.0 / (float(drawn.meta[k][0]) + 2.0)
+        ax.plot(
+            x[order],
+            y[order],
+            color=colour_of(rho, factor),
+            lw=1.4,
+            label=f"{label_of(rho, factor)}: slope {slope:.2f}",
         )
-        panels[1].set_title("(c) by c, ρ = 1/2")
-    else:
-        panels[1].set_axis_off()
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    tidy_log_axes(ax)
+    ax.set_xlabel(r"posterior variance $\sigma^2_{post} = 1/H_{ii}$")
+    ax.set_ylabel(r"optimised variance $\sigma^2$ (Eq. 29)")
+    ax.legend(frameon=False, fontsize=5.5, loc="upper left")
 
-    ax = panels[2]
-    measured = first[first["comparison"] == "trained_vs_vi"]
+
+def _learnt_vs_vi_panel(ax, drawn: _Figure7Networks, table: pd.DataFrame, base) -> None:
+    """(d): learnt σ² against the variational σ²_post, points and fit of the first seed,
+    slope mean ± sd over seeds in the legend."""
+    trained_vs_vi = table[table["comparison"] == "trained_vs_vi"]
     for rho, factor in base:
-        k = network_of(rho, factor)
-        x, y = arrays[f"net{k}_vi"], arrays[f"net{k}_trained"]
+        k = drawn.network_of(rho, factor)
+        x, y = drawn.arrays[f"net{k}_vi"], drawn.arrays[f"net{k}_trained"]
         colour = RHO_COLOURS.get(str(rho), "k")
         ax.scatter(x, y, s=1.5, alpha=0.15, color=colour, lw=0, rasterized=True)
-        row = measured[
-            (measured["rho"].astype(str) == str(rho)) & np.isclose(measured["c_factor"], factor)
+        every = trained_vs_vi[
+            (trained_vs_vi["rho"].astype(str) == str(rho))
+            & np.isclose(trained_vs_vi["c_factor"], factor)
         ]
-        every = table[
-            (table["comparison"] == "trained_vs_vi")
-            & (table["rho"].astype(str) == str(rho))
-            & np.isclose(table["c_factor"], factor)
-        ]
+        row = every[every["seed"] == table["seed"].min()]
         if len(row):
             _fit_line(
                 ax,
@@ -165,7 +194,7 @@ def plot_figure7(arrays: Mapping[str, np.ndarray], table: pd.DataFrame, pdf: str
                 row["intercept"].iloc[0],
                 color=colour,
                 lw=1.4,
-                label=f"ρ = {rho}: slope {_mean_sd(every['slope'])}",
+                label=f"ρ = {rho}: slope {mean_sd_text(every['slope'])}",
             )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -176,7 +205,9 @@ def plot_figure7(arrays: Mapping[str, np.ndarray], table: pd.DataFrame, pdf: str
     ax.tick_params(axis="x", labelrotation=30)
     ax.legend(frameon=False, fontsize=5.5, loc="upper left", markerscale=4)
 
-    ax = panels[3]
+
+def _slopes_panel(ax, table: pd.DataFrame) -> None:
+    """(e): fitted slopes at c = s^ρ/ρ, mean ± sd over seeds, against 2/(ρ+2) (Eq. 54c)."""
     at_base = table[np.isclose(table["c_factor"], 1.0)]
     for comparison, label, marker in (
         ("trained_vs_vi", "learnt σ² on VI σ²_post", "o"),
@@ -203,7 +234,6 @@ def plot_figure7(arrays: Mapping[str, np.ndarray], table: pd.DataFrame, pdf: str
     shown = at_base[at_base["comparison"].isin(["trained_vs_vi", "trained_vs_laplace"])]["slope"]
     ax.set_ylim(min(0.0, float(shown.min()) - 0.1), max(1.35, float(shown.max()) + 0.15))
     ax.legend(frameon=False, fontsize=5.5, loc="upper right")
-    save_figure(fig, pdf, png)
 
 
 A5_ROWS = {
@@ -252,7 +282,7 @@ def plot_figure_a5(
                 fit["intercept"],
                 color="0.3",
                 lw=1.2,
-                label=f"simulated: {_mean_sd(rows['slope'])}",
+                label=f"simulated: {mean_sd_text(rows['slope'])}",
             )
             # Analytic and experimental slopes drawn through the centroid of the points.
             cx, cy = np.mean(np.log10(x[keep])), np.mean(np.log10(y[keep]))
