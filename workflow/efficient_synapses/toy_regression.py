@@ -79,7 +79,6 @@ def fit_toy_models(
     seed, noise_sd = int(settings["seed"]), float(settings["noise_sd"])
     data = make_data(settings["intervals"], settings["points_per_interval"], noise_sd, seed)
     n = len(data)
-    layers = [1, int(settings["hidden_units"]), 1]
     likelihood = gaussian_performance_cost(noise_sd)
     options = TrainOptions(
         epochs=int(settings["epochs"]),
@@ -88,43 +87,23 @@ def fit_toy_models(
         noise_seed=seed,
         log_every=max(1, int(settings["epochs"]) // 10),
     )
-    grid = torch.linspace(*[float(v) for v in settings["x_range"]], 241, dtype=torch.float64)
-    samples = int(settings["predictive_samples"])
 
-    def network(count):
-        return StochasticMLP(
-            layers,
-            ["heterogeneous"] * count,
-            [seed] * count,  # every fit starts from the same μ
-            # μ ~ U(±1/√H): the usual scale for H hidden units on a one-dimensional input.
-            mu_init_range=1.0 / np.sqrt(layers[1]),
-            sigma_init=float(settings["sigma_init"]),
-            dtype=torch.float64,
-        )
-
-    vi = network(1)
+    vi = _toy_networks(settings, 1)
     vi_objective = VariationalObjective(prior, prior_scale, n, n, loss=likelihood)
     log(f"variational Bayes, {prior} prior scale {prior_scale:g}, {n} data points")
     vi_history = train(vi, vi_objective, data, options, ["variational Bayes"], log=log)
 
     s_values = [float(s) for s in settings["s_values"]]
     specs = [(s, rho, r) for s in s_values for rho, r in zip(rhos, rho_values, strict=True)]
-    energy = network(len(specs))
-    energy_objective = EnergyEfficientObjective(
-        c=[c_from_s(s, r) for s, _, r in specs],
-        rho=[r for _, _, r in specs],
-        magnitude_lambda=magnitude_lambda,
-        n_train=n,
-        batch_size=n,
-        dtype=torch.float64,
-        loss=likelihood,
+    energy = _toy_networks(settings, len(specs))
+    energy_history = _fit_overall_cost(
+        energy, specs, data, options, likelihood, magnitude_lambda, log
     )
-    describe = [f"overall cost s={s:g} rho={rho} c={c_from_s(s, r):.4g}" for s, rho, r in specs]
-    energy_history = train(energy, energy_objective, data, options, describe, log=log)
 
-    x = grid[:, None]
-    vi_mean, vi_sd = predictive(vi, x, samples, seed + 1)
-    energy_mean, energy_sd = predictive(energy, x, samples, seed + 2)
+    grid = torch.linspace(*[float(v) for v in settings["x_range"]], 241, dtype=torch.float64)
+    samples = int(settings["predictive_samples"])
+    vi_mean, vi_sd = predictive(vi, grid[:, None], samples, seed + 1)
+    energy_mean, energy_sd = predictive(energy, grid[:, None], samples, seed + 2)
     shape = (len(s_values), len(rhos), grid.numel())
     arrays = {
         "x": data.inputs[:, 0].numpy(),
@@ -139,27 +118,68 @@ def fit_toy_models(
         "s_values": np.asarray(s_values),
         "rho": np.asarray([str(r) for r in rhos]),
         "noise_sd": np.asarray(noise_sd),
+        "observed": observed_on_grid(grid.numpy(), settings["intervals"]),
     }
-    observed = np.zeros(grid.numel(), bool)
-    for low, high in settings["intervals"]:
-        observed |= (arrays["grid"] >= low) & (arrays["grid"] <= high)
-    arrays["observed"] = observed
-
-    def summary(fit, s, rho, c, k, mean, sd, history):
-        return {
-            "fit": fit,
-            "s": s,
-            "rho": rho,
-            "c": c,
-            "final_loss": history.loss[-1][k],
-            "rmse_to_f": float(np.sqrt(np.mean((mean[k] - arrays["f_grid"]) ** 2))),
-            "predictive_sd_observed": float(np.mean(sd[k][observed])),
-            "predictive_sd_unobserved": float(np.mean(sd[k][~observed])),
-        }
-
     nan = float("nan")
-    rows = [summary("variational Bayes", nan, "", nan, 0, vi_mean, vi_sd, vi_history)]
-    for k, (s, rho, r) in enumerate(specs):
-        c = c_from_s(s, r)
-        rows.append(summary("overall cost", s, rho, c, k, energy_mean, energy_sd, energy_history))
+    fits = [("variational Bayes", nan, "", nan, vi_mean[0], vi_sd[0], vi_history, 0)]
+    fits += [
+        ("overall cost", s, rho, c_from_s(s, r), energy_mean[k], energy_sd[k], energy_history, k)
+        for k, (s, rho, r) in enumerate(specs)
+    ]
+    rows = [_fit_row(arrays, *fit) for fit in fits]
     return rows, arrays
+
+
+def _fit_overall_cost(energy, specs, data, options, likelihood, magnitude_lambda, log):
+    """Train ``energy`` on the overall cost (Eq. 2) with c = s^ρ/ρ (Eq. 48), one network
+    per (s, ρ label, ρ value) of ``specs``, performance cost ``likelihood``; its history."""
+    n = len(data)
+    objective = EnergyEfficientObjective(
+        c=[c_from_s(s, r) for s, _, r in specs],
+        rho=[r for _, _, r in specs],
+        magnitude_lambda=magnitude_lambda,
+        n_train=n,
+        batch_size=n,
+        dtype=torch.float64,
+        loss=likelihood,
+    )
+    describe = [f"overall cost s={s:g} rho={rho} c={c_from_s(s, r):.4g}" for s, rho, r in specs]
+    return train(energy, objective, data, options, describe, log=log)
+
+
+def _toy_networks(settings: dict, count: int) -> StochasticMLP:
+    """``count`` networks with one hidden layer of ``hidden_units``, all from the same μ."""
+    hidden = int(settings["hidden_units"])
+    return StochasticMLP(
+        [1, hidden, 1],
+        ["heterogeneous"] * count,
+        [int(settings["seed"])] * count,  # every fit starts from the same μ
+        # μ ~ U(±1/√H): the usual scale for H hidden units on a one-dimensional input.
+        mu_init_range=1.0 / np.sqrt(hidden),
+        sigma_init=float(settings["sigma_init"]),
+        dtype=torch.float64,
+    )
+
+
+def observed_on_grid(grid: np.ndarray, intervals: Sequence[Sequence[float]]) -> np.ndarray:
+    """True where the grid point lies inside one of the intervals holding data."""
+    observed = np.zeros(grid.size, bool)
+    for low, high in intervals:
+        observed |= (grid >= low) & (grid <= high)
+    return observed
+
+
+def _fit_row(arrays, fit, s, rho, c, mean, sd, history, k) -> dict:
+    """One row of toy_regression.csv: the fit's final loss, its error against f on the grid
+    and its mean predictive sd inside and outside the observed intervals."""
+    observed = arrays["observed"]
+    return {
+        "fit": fit,
+        "s": s,
+        "rho": rho,
+        "c": c,
+        "final_loss": history.loss[-1][k],
+        "rmse_to_f": float(np.sqrt(np.mean((mean - arrays["f_grid"]) ** 2))),
+        "predictive_sd_observed": float(np.mean(sd[observed])),
+        "predictive_sd_unobserved": float(np.mean(sd[~observed])),
+    }
