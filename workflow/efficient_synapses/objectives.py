@@ -2,7 +2,7 @@
 
 An objective maps (model, inputs, labels, noise generator) to a per-network
 loss of shape (K,) plus its named parts for logging. The minibatch objective is
-the per-dataset objective times B/N (DESIGN: scaling), i.e.
+the per-dataset objective (Eq. 2) times B/N, i.e.
 
     Σ_minibatch cross-entropy + (B/N) (magnitude cost + reliability cost),
 
