@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from .artefacts import GRADIENT_MODES, statistics_key, statistics_layers
 from .costs import analytic_slopes
 from .statistics import loglog_fit, spearman, subsample  # noqa: F401  (re-exported)
 
@@ -28,27 +29,25 @@ def layer_quantities(arrays: Mapping[str, np.ndarray], layer: int, gradient: str
     ``gradient`` picks the Fisher estimate: "minibatch" or "per_datapoint". The
     input rate of a presynaptic unit is repeated for each of its synapses.
     """
-    name = f"layer{layer}"
-    sigma_squared = np.asarray(arrays[f"sigma_squared_{name}"])
+    sigma_squared = np.asarray(arrays[statistics_key("sigma_squared", layer)])
     n_out = sigma_squared.shape[0]
-    input_rate = np.broadcast_to(np.asarray(arrays[f"input_rate_{name}"]), sigma_squared.shape)
+    input_rate = np.asarray(arrays[statistics_key("input_rate", layer)])
+    input_rate = np.broadcast_to(input_rate, sigma_squared.shape)
     out = {"sigma_squared": sigma_squared.ravel(), "input_rate": np.ravel(input_rate)}
     for quantity in ("hessian", "learning_rate", "learning_rate_abs"):
-        out[quantity] = np.asarray(arrays[f"{quantity}_{gradient}_{name}"]).ravel()
+        out[quantity] = np.asarray(arrays[statistics_key(quantity, layer, gradient)]).ravel()
     assert all(len(v) == n_out * sigma_squared.shape[1] for v in out.values())
     return out
 
 
 def layers_in(arrays: Mapping[str, np.ndarray]) -> list[int]:
-    return sorted(
-        int(k.removeprefix("sigma_squared_layer"))
-        for k in arrays
-        if k.startswith("sigma_squared_layer")
-    )
+    """The layers (from 1) whose σ² the statistics hold."""
+    return statistics_layers(arrays)
 
 
 def gradient_modes_in(arrays: Mapping[str, np.ndarray]) -> list[str]:
-    return [m for m in ("minibatch", "per_datapoint") if f"hessian_{m}_layer1" in arrays]
+    """The gradient modes whose Fisher estimate the statistics hold."""
+    return [m for m in GRADIENT_MODES if statistics_key("hessian", 1, m) in arrays]
 
 
 def linear_model_slope(quantity: str, rho: float) -> float:
@@ -104,13 +103,13 @@ def fisher_vs_hessian_rows(arrays: Mapping[str, np.ndarray], network: Mapping) -
     n_examples = int(arrays.get("exact_hessian_examples", 0))
     n_train = int(arrays.get("n_train", n_examples))
     for layer in layers_in(arrays):
-        key = f"exact_hessian_layer{layer}"
+        key = statistics_key("exact_hessian", layer)
         if key not in arrays:
             continue
-        index = np.asarray(arrays[f"exact_hessian_index_layer{layer}"])
+        index = np.asarray(arrays[statistics_key("exact_hessian_index", layer)])
         exact = np.asarray(arrays[key], dtype=float)
         for gradient in gradient_modes_in(arrays):
-            fisher = np.asarray(arrays[f"hessian_{gradient}_layer{layer}"]).ravel()[index]
+            fisher = np.asarray(arrays[statistics_key("hessian", layer, gradient)]).ravel()[index]
             positive = exact > 0
             ratio = fisher[positive] / (exact[positive] * n_train / n_examples)
             rows.append(
