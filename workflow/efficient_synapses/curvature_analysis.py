@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .artefacts import GRADIENT_MODES, statistics_key, statistics_layers
+from .artefacts import GRADIENT_MODES, read_npz, statistics_key, statistics_layers
 from .costs import analytic_slopes
 from .statistics import loglog_fit, spearman, subsample  # noqa: F401  (re-exported)
 
@@ -133,8 +133,7 @@ def _table(networks: Iterable[Mapping], make_rows) -> pd.DataFrame:
     for network in networks:
         network = dict(network)
         path = network.pop("path")
-        with np.load(path) as arrays:
-            rows.extend(make_rows(dict(arrays), network))
+        rows.extend(make_rows(read_npz(path), network))
     if not rows:
         raise ValueError("no synapse statistics to tabulate")
     table = pd.DataFrame(rows)

@@ -22,13 +22,13 @@ Usage, on finished runs (each a workflow directory holding results/train/...):
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pandas as pd
 
+from .artefacts import read_metrics, write_metrics
 from .cost_analysis import network_cost_summary, trivial_cost_lower_bound
 
 SIGMA_REL_TOL = 0.10
@@ -102,7 +102,7 @@ def history_table(metrics_files: Iterable[str | Path]) -> pd.DataFrame:
     """The per-epoch history of every network, long format (identity columns + epoch)."""
     frames = []
     for path in metrics_files:
-        metrics = json.loads(Path(path).read_text())
+        metrics = read_metrics(path)
         series = history_series(metrics)
         for key, value in _identity(metrics).items():
             series[key] = value
@@ -183,7 +183,7 @@ def slice_table(
     ``cost_at_end``."""
     rows = []
     for path in metrics_files:
-        metrics = json.loads(Path(path).read_text())
+        metrics = read_metrics(path)
         if trivial is not None:
             metrics = with_cost_at_end(metrics, trivial)
         rows.append(network_row(metrics, **tolerances))
@@ -232,7 +232,7 @@ def _run_trivial_cost(run: Path, metrics_file: Path) -> float | None:
     raw = run / "results" / "data" / "mnist" / "MNIST" / "raw"
     if not raw.is_dir():
         return None
-    n_train = json.loads(metrics_file.read_text())["n_train"]
+    n_train = read_metrics(metrics_file)["n_train"]
     labels = load_mnist(raw, train=True).labels[:n_train]
     return trivial_cost_lower_bound(labels)
 
@@ -240,13 +240,11 @@ def _run_trivial_cost(run: Path, metrics_file: Path) -> float | None:
 def backfill_cost_at_end(metrics_files: Iterable[Path], trivial: float) -> int:
     """Write ``cost_at_end`` into metrics.json files of runs made before jobs recorded it
     (computed from their own history, :func:`with_cost_at_end`); returns how many."""
-    from .engine import dump_json
-
     written = 0
     for path in metrics_files:
-        metrics = json.loads(Path(path).read_text())
+        metrics = read_metrics(path)
         if not metrics.get("cost_at_end"):
-            dump_json(with_cost_at_end(metrics, trivial), path)
+            write_metrics(with_cost_at_end(metrics, trivial), path)
             written += 1
     return written
 

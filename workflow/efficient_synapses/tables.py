@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
+
+from .artefacts import read_metrics
 
 TRAINING_COLUMNS = [
     "noise",
@@ -44,7 +45,7 @@ def training_table(metrics_files: Iterable[str | Path]) -> pd.DataFrame:
     """One row per network from its metrics.json; fails naming a file with non-finite values."""
     rows = []
     for path in metrics_files:
-        metrics = json.loads(Path(path).read_text())
+        metrics = read_metrics(path)
         # metrics.json written before divergence was recorded: the network did not diverge.
         metrics.setdefault("diverged", False)
         metrics.setdefault("diverged_epoch", None)

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..artefacts import read_npz
 from ..curvature_analysis import layer_quantities
 from ..statistics import subsample
 from .style import (
@@ -106,8 +107,7 @@ def plot_synapse_patterns(
         axes = subfigures[b].subplots(3, len(rhos), squeeze=False)
         for j, rho in enumerate(rhos):
             network = by_key[(rho, factor)]
-            with np.load(network["path"]) as arrays:
-                q = layer_quantities(dict(arrays), layer, gradient)
+            q = layer_quantities(read_npz(network["path"]), layer, gradient)
             for i, quantity in enumerate(quantities):
                 ax = axes[i, j]
                 x, y = q[quantity], q["sigma_squared"]
