@@ -4,7 +4,8 @@
 #   results/data/mnist/MNIST/raw/<idx file>                  verified MNIST
 #   results/data/experimental/<name>.csv                     verified Figure 6 data
 #   results/train/{noise}/rho{rho}/c{c}/seed{seed}/          one trained 784-100-100-10
-#       network: params.pt (μ, σ per layer), metrics.json
+#       network: params.pt (μ, σ per layer), metrics.json (with training.group_size > 1:
+#       hard links into results/train_groups/group{group}/, the output of its group's job)
 #   results/curvature/{noise}/rho{rho}/c{c}/seed{seed}/      its synapse statistics
 #   results/nohidden/{train,curvature}/...                   the same for the 784-10 network
 #   results/posterior/{arch}/seed{seed}/                     variational posterior
@@ -17,6 +18,7 @@
 # {rho} is a path label of a fraction (1/2 -> "1_2", 2 -> "2"); {c} is c written
 # with 6 significant digits.
 
+import math
 import sys
 from pathlib import Path
 
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
 from efficient_synapses.config import (  # noqa: E402
     check_config,
     curvature_networks,
+    needs_stage,
     nohidden_networks,
     posterior_networks,
     prior_scale,
@@ -90,6 +93,148 @@ BOUND_NETWORKS = [
     )
     for n in networks
 ]
+
+
+# ---- Jobs that handle several networks, and how long they take
+
+TRAIN_GROUP_DIR = "results/train_groups/group{group}"
+# Where a member's files lie inside its group's directory.
+GROUP_MEMBER_DIR = "{noise}/rho{rho}/c{c}/seed{seed}"
+# Members of each training group (wildcards noise, rho, c, seed), and the group of each
+# network; empty with group_size 1.
+TRAINING_GROUPS = training_groups(config) if config["training"]["group_size"] > 1 else []
+GROUP_OF_NETWORK = {
+    tuple(member[k] for k in ("noise", "rho", "c", "seed")): index
+    for index, members in enumerate(TRAINING_GROUPS)
+    for member in members
+}
+
+
+# Wall-time estimate of a training job (resources.runtime, minutes), from its optimiser
+# steps: epochs x floor(n_train / batch_size) steps, each for every member at once.
+# CPU: measured: the paper-slice group (8 networks, 60,000 images, batch 20, float32,
+#   2 threads) takes about 58 s per epoch (README, "Presets"), i.e. 2.4 ms per network
+#   and step (~7 s per network-epoch); with fewer than 2 threads counted twice as long.
+# CUDA: not measured yet for this code (README, "Speed": no GPU run so far). A
+#   deliberately generous guess: 2 ms per step plus 0.06 ms per network and step
+#   (16 ms for a group of 240, where the design's target is 2.5 ms with the step replayed
+#   from a CUDA graph), so that a group whose capture failed and which runs eagerly still
+#   fits. Measure with `snakemake --cores 1 benchmark_training` on a GPU node and adjust.
+# training.device "auto" counts as the CPU (the longer estimate): set "cuda" where jobs
+# run on GPUs (profiles/slurm does). Both get x1.5 and 10 minutes for start-up, data,
+# test evaluations and checkpoints; every retry (attempt) gets that much more, and a
+# retried job resumes from its last epoch's checkpoint.
+CPU_SECONDS_PER_NETWORK_STEP = 2.4e-3
+CUDA_SECONDS_PER_STEP = 2e-3
+CUDA_SECONDS_PER_NETWORK_STEP = 0.06e-3
+
+
+def training_on_cuda(training):
+    return str(training["device"]).startswith("cuda")
+
+
+def training_steps(training):
+    n_train = training["train_subset"] or 60000
+    return training["epochs"] * (n_train // training["batch_size"])
+
+
+def training_runtime(members, threads, attempt, training=TRAINING_PARAMS):
+    """Minutes to request for training ``members`` networks in one process."""
+    steps = training_steps(training)
+    if training_on_cuda(training):
+        seconds = steps * (CUDA_SECONDS_PER_STEP + CUDA_SECONDS_PER_NETWORK_STEP * members)
+    else:
+        seconds = steps * members * CPU_SECONDS_PER_NETWORK_STEP * (2 if threads < 2 else 1)
+    return (math.ceil(1.5 * seconds / 60) + 10) * attempt
+
+
+def training_mem_mb(members, attempt, training=TRAINING_PARAMS):
+    """Host memory (MB) of a training job: a few MB per network on top of PyTorch, MNIST
+    and, on CUDA, the driver; generous, and more on every retry."""
+    base = 4000 if training_on_cuda(training) else 2000
+    return (base + 50 * members) * attempt
+
+
+def group_members(wildcards):
+    return TRAINING_GROUPS[int(wildcards.group)]
+
+
+def network_group_dir(wildcards):
+    """The group directory holding this network; for a network of no group, a path
+    no rule makes, so that train_network trains it alone."""
+    key = tuple(getattr(wildcards, k) for k in ("noise", "rho", "c", "seed"))
+    if key not in GROUP_OF_NETWORK:
+        return "results/train_groups/no-group"
+    return TRAIN_GROUP_DIR.format(group=GROUP_OF_NETWORK[key])
+
+
+def networks_per_seed(*network_lists):
+    """(noise, rho, c) of the given networks, without repeats: those of the first seed
+    (every seed has the same), so one list serves the statistics job of every seed."""
+    out = []
+    for networks in network_lists:
+        for n in networks:
+            members = {k: v for k, v in n["wildcards"].items() if k != "seed"}
+            if n["seed"] == SEEDS[0] and members not in out:
+                out.append(members)
+    return out
+
+
+# Wall-time estimate of a statistics job (resources.runtime, minutes). Per network, from
+# the quick preset's statistics jobs on a CPU core (8,000 images; about 14 s each):
+# 0.8 ms per image in the first epoch (per-datapoint gradients), 0.08 ms per image in
+# each further epoch (minibatch gradients only), 4 µs per synapse, example and layer of
+# the exact-Hessian subset, 10 s to load the network; x2, plus 10 minutes per job. Used
+# on a GPU too (not measured there; the per-datapoint pass should be faster).
+def statistics_runtime(members, training, curvature, attempt):
+    n_train = training["train_subset"] or 60000
+    examples = min(curvature["exact_hessian_examples"] or n_train, n_train)
+    per_network = (
+        n_train * (0.8e-3 + 0.08e-3 * (curvature["statistics_epochs"] - 1))
+        + 4e-6 * curvature["exact_hessian_max_synapses"] * examples
+        * len(curvature["exact_hessian_layers"])
+        + 10
+    )
+    return (math.ceil(2 * members * per_network / 60) + 10) * attempt
+
+
+def statistics_runtime_of(job):
+    """resources.runtime of a statistics job (see statistics_runtime)."""
+
+    def runtime(wildcards, attempt):
+        return statistics_runtime(len(job["members"]), job["training"], job["curvature"], attempt)
+
+    return runtime
+
+
+# Statistics jobs: one per seed, each computing the statistics of its networks one after
+# another in one process (Fig. 5 / Appendix 6 networks and Fig. 7 networks, which share
+# CURVATURE_DIR, as far as the selected targets need them; and those of the network with
+# no hidden layer, Appendix 5).
+STATISTICS_JOBS = {
+    "extract_statistics_group": {
+        "members": networks_per_seed(
+            CURVATURE_NETWORKS if needs_stage(config, "curvature") else [],
+            FIG7_NETWORKS if needs_stage(config, "posterior") else [],
+        ),
+        "train_dir": TRAIN_DIR,
+        "out_dir": CURVATURE_DIR,
+        "training": TRAINING_PARAMS,
+        "curvature": CURVATURE_EXTRACTION,
+    },
+    "extract_statistics_nohidden_group": {
+        "members": networks_per_seed(NOHIDDEN_NETWORKS),
+        "train_dir": NOHIDDEN_TRAIN_DIR,
+        "out_dir": NOHIDDEN_CURVATURE_DIR,
+        "training": TRAINING_PARAMS | {"layer_sizes": ARCHITECTURES["nohidden"]},
+        "curvature": CURVATURE_EXTRACTION | {"exact_hessian_layers": [1]},
+    },
+}
+
+
+def per_seed_paths(pattern, members):
+    """``pattern`` for each member, with {seed} left as the job's wildcard."""
+    return [pattern.format(seed="{seed}", **m) for m in members]
 
 
 def table_columns(network):

@@ -2,9 +2,9 @@
 # rate and input rate per synapse (Figure 5, Appendix 6 figures 1 and 2), and an
 # exact-Hessian check of the empirical Fisher (beyond the paper).
 #
-#   train_network (s = 0.001, c = s^ρ/ρ x c_factors, heterogeneous, every seed)
-#     -> extract_statistics (one job per network) -> tabulate_curvature,
-#        tabulate_fisher_vs_hessian -> plot_fig5, plot_figA6_1, plot_figA6_2
+#   train_network / train_group (s = 0.001, c = s^ρ/ρ x c_factors, heterogeneous, every seed)
+#     -> extract_statistics_group (one job per seed, its networks in one process)
+#     -> tabulate_curvature, tabulate_fisher_vs_hessian -> plot_fig5, plot_figA6_1, plot_figA6_2
 #
 # Paths (in addition to the scheme in common.smk):
 #   results/curvature/{noise}/rho{rho}/c{c}/seed{seed}/statistics.npz   per synapse:
@@ -13,28 +13,35 @@
 #   results/tables/curvature.csv          Spearman r and log-log slope of σ² vs each quantity
 #   results/tables/fisher_vs_hessian.csv  rank correlation of empirical Fisher and exact Hessian
 
-rule extract_statistics:
-    input:
-        params=f"{TRAIN_DIR}/params.pt",
-        mnist=rules.download_mnist.output,
-    output:
-        statistics=f"{CURVATURE_DIR}/statistics.npz",
-        summary=f"{CURVATURE_DIR}/summary.json",
-    params:
-        training=TRAINING_PARAMS,
-        curvature=CURVATURE_EXTRACTION,
-    log:
-        "results/logs/extract_statistics/{noise}/rho{rho}/c{c}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/extract_statistics/{noise}/rho{rho}/c{c}/seed{seed}.tsv"
-    threads: 1
-    resources:
-        mem_mb=4000,
-        runtime=lambda wildcards, attempt: 60 * attempt,
-    conda:
-        "../../envs/pytorch.yaml"
-    script:
-        "../scripts/extract_statistics.py"
+for job_name, job in STATISTICS_JOBS.items():
+    if not job["members"]:
+        continue
+
+    rule:
+        name:
+            job_name
+        input:
+            params=per_seed_paths(f"{job['train_dir']}/params.pt", job["members"]),
+            mnist=rules.download_mnist.output,
+        output:
+            statistics=per_seed_paths(f"{job['out_dir']}/statistics.npz", job["members"]),
+            summary=per_seed_paths(f"{job['out_dir']}/summary.json", job["members"]),
+        params:
+            members=job["members"],
+            training=job["training"],
+            curvature=job["curvature"],
+        log:
+            f"results/logs/{job_name}/seed{{seed}}.log",
+        benchmark:
+            f"results/benchmarks/{job_name}/seed{{seed}}.tsv"
+        threads: 1
+        resources:
+            mem_mb=lambda wildcards, attempt: 4000 * attempt,
+            runtime=statistics_runtime_of(job),
+        conda:
+            "../../envs/pytorch.yaml"
+        script:
+            "../scripts/extract_statistics_group.py"
 
 
 rule tabulate_curvature:

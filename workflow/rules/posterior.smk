@@ -3,10 +3,10 @@
 # means), Appendix 4 figure 1 (toy regression), Appendix 5 figure 1 (no hidden layer) and
 # the bound C_BI >= C_VI (Appendix 4, Eq. 41-53).
 #
-#   train_network (Fig. 7 networks) ─┬► extract_statistics (curvature.smk) ─┬► compare_posterior ► plot_fig7
-#                                    └► fit_posterior_fig7 (one group/seed) ┘
-#   train_network_nohidden ► extract_statistics_nohidden ┬► analyse_nohidden ► plot_figA5_1
-#   fit_posterior (nohidden) ────────────────────────────┘
+#   train_network / train_group (Fig. 7 networks) ─┬► extract_statistics_group (curvature.smk) ─┬► compare_posterior ► plot_fig7
+#                                                  └► fit_posterior_fig7 (one group/seed) ───────┘
+#   train_network_nohidden ► extract_statistics_nohidden_group (curvature.smk) ┬► analyse_nohidden ► plot_figA5_1
+#   fit_posterior (nohidden) ──────────────────────────────────────────────────┘
 #   fit_toy_regression ► plot_figA4_1;   trained networks ► tabulate_bound
 #
 # Paths (in addition to the scheme in common.smk):
@@ -121,22 +121,6 @@ use rule train_network as train_network_nohidden with:
         "results/logs/train_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.log",
     benchmark:
         "results/benchmarks/train_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.tsv"
-
-
-use rule extract_statistics as extract_statistics_nohidden with:
-    input:
-        params=f"{NOHIDDEN_TRAIN_DIR}/params.pt",
-        mnist=rules.download_mnist.output,
-    output:
-        statistics=f"{NOHIDDEN_CURVATURE_DIR}/statistics.npz",
-        summary=f"{NOHIDDEN_CURVATURE_DIR}/summary.json",
-    params:
-        training=TRAINING_PARAMS | {"layer_sizes": ARCHITECTURES["nohidden"]},
-        curvature=CURVATURE_EXTRACTION | {"exact_hessian_layers": [1]},
-    log:
-        "results/logs/extract_statistics_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/extract_statistics_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.tsv"
 
 
 rule analyse_nohidden:
