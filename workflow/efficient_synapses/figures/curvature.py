@@ -95,7 +95,6 @@ def plot_synapse_patterns(
         figsize=(2.4 * len(rhos) + 0.6, 2.5 * 3 * len(blocks) + 0.3), layout="constrained"
     )
     subfigures = np.atleast_1d(fig.subfigures(len(blocks), 1))
-    colour = NOISE_COLOURS["heterogeneous"]
     for b, (layer, factor) in enumerate(blocks):
         layer, factor = int(layer), float(factor)
         letter = f"{'abcdefgh'[b]}   " if len(blocks) > 1 else ""
@@ -109,14 +108,6 @@ def plot_synapse_patterns(
             network = by_key[(rho, factor)]
             q = layer_quantities(read_npz(network["path"]), layer, gradient)
             for i, quantity in enumerate(quantities):
-                ax = axes[i, j]
-                x, y = q[quantity], q["sigma_squared"]
-                keep = np.isfinite(x) & (x > 0) & np.isfinite(y) & (y > 0)
-                index = subsample(int(keep.sum()), scatter_points, scatter_seed)
-                xs, ys = x[keep][index], y[keep][index]
-                ax.scatter(xs, ys, s=1.0, lw=0, alpha=0.35, color=colour, rasterized=True)
-                ax.set_xscale("log")
-                ax.set_yscale("log")
                 grad = "none" if quantity == "input_rate" else gradient
                 rows = table[
                     (table["layer"] == layer)
@@ -125,19 +116,42 @@ def plot_synapse_patterns(
                     & (table["quantity"] == quantity)
                     & (table["gradient"] == grad)
                 ]
-                own = rows[rows["seed"] == int(network["seed"])]
-                if len(own) and np.isfinite(own["slope"].iloc[0]) and len(xs):
-                    line_x = np.geomspace(xs.min(), xs.max(), 50)
-                    slope, intercept = own["slope"].iloc[0], own["intercept"].iloc[0]
-                    ax.plot(line_x, 10**intercept * line_x**slope, color="black", lw=1.0)
-                text = _seed_summary(rows).replace(", slope", "\nslope")
-                excluded = int((~keep).sum())
-                if excluded:
-                    text += f"\n{excluded} synapses {EXCLUDED[quantity]} not shown"
-                title = f"{rho_title(rho)}\n{text}" if i == 0 else text
-                ax.set_title(title, fontsize=6.5)
-                ax.set_xlabel(XLABELS[quantity])
+                ax = axes[i, j]
+                text = _pattern_panel(
+                    ax,
+                    q[quantity],
+                    q["sigma_squared"],
+                    rows,
+                    int(network["seed"]),
+                    quantity,
+                    scatter_points,
+                    scatter_seed,
+                )
+                ax.set_title(f"{rho_title(rho)}\n{text}" if i == 0 else text, fontsize=6.5)
                 if j == 0:
                     ax.set_ylabel("synaptic variance σ²")
-                tidy_log_axes(ax, plain="short")
     save_figure(fig, pdf, png)
+
+
+def _pattern_panel(ax, x, y, rows, seed, quantity, scatter_points, scatter_seed) -> str:
+    """σ² (y) against one quantity (x) of one network, log-log: the drawable synapses
+    (subsampled), the fit of network ``seed`` from ``rows``; returns the panel's text."""
+    keep = np.isfinite(x) & (x > 0) & np.isfinite(y) & (y > 0)
+    index = subsample(int(keep.sum()), scatter_points, scatter_seed)
+    xs, ys = x[keep][index], y[keep][index]
+    colour = NOISE_COLOURS["heterogeneous"]
+    ax.scatter(xs, ys, s=1.0, lw=0, alpha=0.35, color=colour, rasterized=True)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    own = rows[rows["seed"] == seed]
+    if len(own) and np.isfinite(own["slope"].iloc[0]) and len(xs):
+        line_x = np.geomspace(xs.min(), xs.max(), 50)
+        slope, intercept = own["slope"].iloc[0], own["intercept"].iloc[0]
+        ax.plot(line_x, 10**intercept * line_x**slope, color="black", lw=1.0)
+    ax.set_xlabel(XLABELS[quantity])
+    tidy_log_axes(ax, plain="short")
+    text = _seed_summary(rows).replace(", slope", "\nslope")
+    excluded = int((~keep).sum())
+    if excluded:
+        text += f"\n{excluded} synapses {EXCLUDED[quantity]} not shown"
+    return text
