@@ -552,6 +552,11 @@ def experimental_claims(
     """Fig. 6: the signs of the Sjöström correlations and of the Ko slope (intervals
     excluding 0), and the Ko slope within ``tolerance`` of the paper's -``paper_slope``
     with the normalisation ``normalisation`` of EPSP variability."""
+    return sjostrom_claims(table) + ko_claims(table, paper_slope, tolerance, normalisation)
+
+
+def sjostrom_claims(table: pd.DataFrame) -> list[ClaimResult]:
+    """Fig. 6a: Pearson and Spearman r of LTP below 0, bootstrap intervals excluding 0."""
     rows = []
     for quantity in ("pearson_r", "spearman_r"):
         r = _experimental_row(table, "sjostrom2001_ltp", quantity)
@@ -574,8 +579,17 @@ def experimental_claims(
                 bool(r["value"] < 0 and r["ci_high"] < 0),
             )
         )
+    return rows
+
+
+def ko_claims(
+    table: pd.DataFrame, paper_slope: float, tolerance: float, normalisation: str
+) -> list[ClaimResult]:
+    """Fig. 6b: the Ko slope below 0 (interval excluding 0) and within ``tolerance`` of
+    -``paper_slope``, EPSP variability normalised as ``normalisation``."""
     r = _experimental_row(table, "ko2013", f"loglog_slope[{normalisation}]")
     interval = f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+    rows = []
     rows.append(
         ClaimResult(
             PAPER,
@@ -672,27 +686,30 @@ def posterior_claims(table: pd.DataFrame) -> list[ClaimResult]:
                 bool(len(g) > 0 and (g["slope"] < 1).all()),
             ),
         ]
+    rows.append(_slope_rises_as_rho_falls(measured, what, note))
+    return rows
+
+
+def _slope_rises_as_rho_falls(measured: pd.DataFrame, what: str, note: str) -> ClaimResult:
+    """Fig. 7b: Spearman(ρ, slope) < 0 in every seed, at c = s^ρ/ρ."""
     base = measured[np.isclose(measured["c_factor"], 1.0)]
     per_seed = [
         spearman(g["rho_value"], g["slope"]) if g["rho_value"].nunique() > 1 else float("nan")
         for _, g in base.groupby("seed")
     ]
-    rows.append(
-        ClaimResult(
-            PAPER,
-            "posterior_slope_rises_as_rho_falls",
-            "The slope rises towards 1 as ρ falls",
-            QUOTE_FIG7_RHO,
-            "fig7",
-            f"c = s^ρ/ρ, every ρ ({base['rho'].nunique()}){note}",
-            f"Spearman(ρ, slope of {what})",
-            *mean_sd(per_seed),
-            len(per_seed),
-            "Spearman < 0 in every seed",
-            len(per_seed) > 0 and all(math.isfinite(r) and r < 0 for r in per_seed),
-        )
+    return ClaimResult(
+        PAPER,
+        "posterior_slope_rises_as_rho_falls",
+        "The slope rises towards 1 as ρ falls",
+        QUOTE_FIG7_RHO,
+        "fig7",
+        f"c = s^ρ/ρ, every ρ ({base['rho'].nunique()}){note}",
+        f"Spearman(ρ, slope of {what})",
+        *mean_sd(per_seed),
+        len(per_seed),
+        "Spearman < 0 in every seed",
+        len(per_seed) > 0 and all(math.isfinite(r) and r < 0 for r in per_seed),
     )
-    return rows
 
 
 def posterior_sanity(table: pd.DataFrame) -> list[ClaimResult]:
