@@ -76,7 +76,8 @@ def test_every_job_wrote_metrics_and_a_progress_log(tiny_run):
     ):
         assert key in m
     assert not list((tiny_run / "results").rglob("checkpoint.pt"))
-    # profiles/tiny trains in groups of 4: one log per group, lines per network.
+    # profiles/tiny trains in groups of 4 (rule train_group): one log per group, lines
+    # per network.
     logs = sorted((tiny_run / "results" / "logs" / "train_group").glob("*.log"))
     assert len(logs) == 4
     text = logs[0].read_text()
@@ -84,9 +85,45 @@ def test_every_job_wrote_metrics_and_a_progress_log(tiny_run):
     assert text.count("epoch 1/1") == 4 and "ETA" in text and "train acc" in text
     # Every training and extraction job leaves a Snakemake benchmark (time, memory).
     benchmarks = sorted((tiny_run / "results" / "benchmarks").rglob("*.tsv"))
-    assert {b.parent.name for b in benchmarks} >= {"train_group", "fit_posterior_fig7"}
+    assert {b.parent.name for b in benchmarks} >= {
+        "train_group",
+        "extract_statistics_group",
+        "extract_statistics_nohidden_group",
+        "fit_posterior_fig7",
+    }
     header = benchmarks[0].read_text().splitlines()[0].split("\t")
     assert {"s", "max_rss"} <= set(header)
+
+
+def test_group_outputs_are_the_networks_files(tiny_run):
+    """Each network's canonical files are its group's files (hard links), and nothing of
+    a group's resume checkpoint is left after a finished run."""
+    groups = tiny_run / "results" / "train_groups"
+    assert sorted(p.name for p in groups.glob("group*")) == [f"group{i}" for i in range(4)]
+    in_groups = sorted(groups.glob("group*/*/rho*/c*/seed*/params.pt"))
+    assert len(in_groups) == 16
+    for path in in_groups:
+        member = path.parent.relative_to(path.parents[4])
+        for name in ("params.pt", "metrics.json"):
+            canonical = tiny_run / "results" / "train" / member / name
+            assert canonical.samefile(path.parent / name), canonical
+    assert not any((groups / "resume").glob("*"))
+
+
+def test_statistics_ran_one_job_per_seed(tiny_run):
+    # Figure 5/A6 (2 ρ x 2 c factors) and Figure 7 (2 ρ x 2 factors) networks of seed 0
+    # in one process; the two networks without hidden layer in another.
+    logs = tiny_run / "results" / "logs"
+    for rule, networks in (
+        ("extract_statistics_group", 8),
+        ("extract_statistics_nohidden_group", 2),
+    ):
+        text = (logs / rule / "seed0.log").read_text()
+        assert text.count("done statistics") == networks, rule
+    summaries = sorted((tiny_run / "results" / "curvature").rglob("summary.json"))
+    assert len(summaries) == 8
+    summary = json.loads(summaries[0].read_text())
+    assert summary["wildcards"]["seed"] == "0" and summary["layers"][0]["synapses"] == 784 * 100
 
 
 FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7"]
