@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
+from .artefacts import c_label, parse_rho, rho_label, rho_text, rho_value
 from .costs import c_from_s
-from .labels import c_label, parse_rho, rho_label
 
 
 class ConfigError(ValueError):
@@ -157,9 +157,9 @@ def networks_at_s(
     rhos = config["sweep"]["rho"] if rhos is None else rhos
     networks = []
     for rho in rhos:
-        rho_value = float(parse_rho(rho))
+        value = rho_value(rho)
         for factor in c_factors:
-            c = c_label(c_from_s(s, rho_value) * factor)
+            c = c_label(c_from_s(s, value) * factor)
             for seed in seeds:
                 networks.append(
                     {
@@ -170,8 +170,8 @@ def networks_at_s(
                             "seed": str(seed),
                         },
                         "noise": noise,
-                        "rho": str(parse_rho(rho)),
-                        "rho_value": rho_value,
+                        "rho": rho_text(rho),
+                        "rho_value": value,
                         "c_factor": float(factor),
                         "c": float(c),
                         "seed": int(seed),

@@ -10,7 +10,7 @@ import math
 from fractions import Fraction
 from typing import TYPE_CHECKING
 
-from .labels import parse_rho  # noqa: F401  (re-exported)
+from .artefacts import parse_rho
 
 if TYPE_CHECKING:  # torch only where a function needs it: the analysis env has no PyTorch
     import torch
@@ -22,6 +22,15 @@ RHO_BY_MECHANISM = {
     "actin": Fraction(4, 3),
     "trafficking": Fraction(2, 1),
 }
+
+
+def mechanism_of(rho) -> str | None:
+    """The mechanism of Appendix 1 whose reliability cost has exponent ρ, or None.
+
+    ``rho`` in any form ``artefacts.parse_rho`` reads: "2/3", "2_3", 0.5.
+    """
+    value = parse_rho(rho)
+    return next((name for name, r in RHO_BY_MECHANISM.items() if r == value), None)
 
 
 def magnitude_cost(mu: torch.Tensor, lam: float) -> torch.Tensor:

@@ -43,12 +43,19 @@ hidden 2, the layer of Fig. 5; layer 3: hidden 2 -> output), as in Appendix 6.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .artefacts import (
+    GRADIENT_MODES,
+    load_params,
+    network_from_params,
+    statistics_key,
+    statistics_layers,
+)
 from .engine import TrainOptions, train
 from .model import StochasticMLP
 from .objectives import (  # noqa: F401  (gaussian_performance_cost re-exported)
@@ -59,40 +66,16 @@ from .objectives import (  # noqa: F401  (gaussian_performance_cost re-exported)
     performance_cost,
 )
 
-GRADIENT_MODES = ("minibatch", "per_datapoint")
-
-
-def inverse_softplus_tensor(sigma: torch.Tensor) -> torch.Tensor:
-    """φ with softplus(φ) = σ, elementwise, in float64 (stable for small σ)."""
-    s = sigma.double()
-    return s + torch.log(-torch.expm1(-s))
-
 
 def load_network(
     path: str | Path, seed: int = 0, device="cpu", dtype=torch.float32
 ) -> StochasticMLP:
-    """Rebuild a one-network StochasticMLP from the params.pt of ``jobs.save_params``.
+    """Rebuild a one-network StochasticMLP from a params.pt (``artefacts.save_params``).
 
     μ and σ are restored (σ through φ = softplus⁻¹(σ)); ``seed`` is the network's
     training seed, which fixes the engine's data order in the statistics pass.
     """
-    params = torch.load(path, map_location="cpu", weights_only=True)
-    noise = params["noise"]
-    # The layer order of the variant it was trained in (params.pt before variants: methods).
-    variant = params.get("variant", "methods")
-    model = StochasticMLP(
-        params["layer_sizes"], [noise], [seed], dtype=dtype, device=device, variant=variant
-    )
-    with torch.no_grad():
-        for layer in range(model.n_layers):
-            model.mu_w[layer][0].copy_(params["mu_weight"][layer])
-            model.mu_b[layer][0].copy_(params["mu_bias"][layer])
-            model.phi_w[layer][0].copy_(inverse_softplus_tensor(params["sigma_weight"][layer]))
-            model.phi_b[layer][0].copy_(inverse_softplus_tensor(params["sigma_bias"][layer]))
-        if noise == "homogeneous":  # one σ shared by every synapse
-            shared = params["sigma_weight"][0].reshape(-1)[:1]
-            model.phi_shared.copy_(inverse_softplus_tensor(shared))
-    return model
+    return network_from_params(load_params(path), seed=seed, device=device, dtype=dtype)
 
 
 class MeanWeightObjective:
@@ -233,15 +216,16 @@ class SynapseStatistics:
         out = {}
         with np.errstate(divide="ignore"):
             for layer in range(len(self.sums["input_abs"])):
-                name = f"layer{layer + 1}"
+                l = layer + 1  # noqa: E741  (the paper's layer number)
                 for mode, count in modes.items():
                     mean_sq = (self.sums[f"sq_{mode}"][layer] / count).cpu().numpy()
                     mean_abs = (self.sums[f"abs_{mode}"][layer] / count).cpu().numpy()
-                    out[f"hessian_{mode}_{name}"] = scale[mode] * mean_sq
-                    out[f"learning_rate_{mode}_{name}"] = eta_base / np.sqrt(mean_sq)
-                    out[f"learning_rate_abs_{mode}_{name}"] = eta_base / mean_abs
+                    out[statistics_key("hessian", l, mode)] = scale[mode] * mean_sq
+                    out[statistics_key("learning_rate", l, mode)] = eta_base / np.sqrt(mean_sq)
+                    out[statistics_key("learning_rate_abs", l, mode)] = eta_base / mean_abs
                 for key, total in (("input_rate", "input_abs"), ("input_sq", "input_sq")):
-                    out[f"{key}_{name}"] = (self.sums[total][layer] / self.datapoints).cpu().numpy()
+                    mean = (self.sums[total][layer] / self.datapoints).cpu().numpy()
+                    out[statistics_key(key, l)] = mean
         return out
 
 
@@ -281,9 +265,30 @@ def extract_statistics(
     out["n_train"] = np.array(len(data))
     with torch.no_grad():
         for layer, ((sw, _), mw) in enumerate(zip(model.sigmas(), model.mu_w, strict=True)):
-            out[f"sigma_squared_layer{layer + 1}"] = sw[0].double().pow(2).cpu().numpy()
-            out[f"mu_layer{layer + 1}"] = mw[0].detach().cpu().numpy()
+            out[statistics_key("sigma_squared", layer + 1)] = sw[0].double().pow(2).cpu().numpy()
+            out[statistics_key("mu", layer + 1)] = mw[0].detach().cpu().numpy()
     return out
+
+
+def layer_summary(arrays: Mapping[str, np.ndarray]) -> list[dict]:
+    """Per layer of a statistics.npz, for the extraction's summary.json: number of
+    synapses, median σ², presynaptic units that never fire at w = μ, and synapses whose
+    gradient was always zero (no Fisher information, H_ii = 0)."""
+    layers = []
+    for layer in statistics_layers(arrays):
+        sigma_squared = arrays[statistics_key("sigma_squared", layer)]
+        rates = arrays[statistics_key("input_rate", layer)]
+        entry = {
+            "layer": layer,
+            "synapses": int(sigma_squared.size),
+            "sigma_squared_median": float(np.median(sigma_squared)),
+            "silent_presynaptic_units": int((rates == 0).sum()),
+        }
+        for mode in GRADIENT_MODES:
+            hessian = arrays[statistics_key("hessian", layer, mode)]
+            entry[f"zero_gradient_synapses_{mode}"] = int((hessian == 0).sum())
+        layers.append(entry)
+    return layers
 
 
 def hessian_diagonal(
@@ -384,6 +389,6 @@ def exact_hessian_subset(
             f"exact Hessian, layer {layer}: {k} of {size} synapses over {n} datapoints "
             f"in {time.perf_counter() - t0:.1f}s"
         )
-        out[f"exact_hessian_index_layer{layer}"] = indices
-        out[f"exact_hessian_layer{layer}"] = values
+        out[statistics_key("exact_hessian_index", layer)] = indices
+        out[statistics_key("exact_hessian", layer)] = values
     return out

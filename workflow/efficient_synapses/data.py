@@ -2,8 +2,9 @@
 
 Every file is taken first from a local mirror directory, then from its public
 source, and is verified against a pinned checksum before anything downstream
-sees it. Files are written to a temporary directory and moved into place only
-once every checksum matches, so a failed verification leaves no partial output.
+sees it. Files are written beside their destination and moved into place only
+once every checksum matches (``artefacts.atomic_write``), so a failed verification
+leaves no partial output.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from .artefacts import atomic_write
 
 if TYPE_CHECKING:
     import torch
@@ -120,9 +122,8 @@ def fetch_mnist(mirror: str | Path | None, out_dir: str | Path, log=None) -> Pat
     checked against MNIST_RAW_MD5.
     """
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=".mnist-"))
-    try:
+
+    def fetch_into(tmp: Path) -> None:
         raw_dir = tmp / "MNIST" / "raw"
         raw_dir.mkdir(parents=True)
         if mirror is None or not _decompress_mirror_mnist(Path(mirror), raw_dir, log):
@@ -136,11 +137,8 @@ def fetch_mnist(mirror: str | Path | None, out_dir: str | Path, log=None) -> Pat
             _log(log, f"md5 ok: {name} {md5}")
         for leftover in raw_dir.glob("*.gz"):
             leftover.unlink()
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        tmp.rename(out_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    atomic_write(out_dir, fetch_into)
     return out_dir / "MNIST" / "raw"
 
 
@@ -148,9 +146,8 @@ def fetch_experimental(key: str, mirror: str | Path | None, out_path: str | Path
     """Copy one Figure 6 CSV from the mirror (or its pinned URL) and verify its sha256."""
     spec = EXPERIMENTAL_FILES[key]
     out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.part")
-    try:
+
+    def fetch_into(tmp: Path) -> None:
         src = Path(mirror) / spec.local_name if mirror is not None else None
         if src is not None and src.is_file():
             _log(log, f"copying {src}")
@@ -162,9 +159,8 @@ def fetch_experimental(key: str, mirror: str | Path | None, out_path: str | Path
                 shutil.copyfileobj(response, f)
         verify_checksum(tmp, spec.sha256, "sha256", label=f"experimental file {spec.local_name}")
         _log(log, f"sha256 ok: {spec.local_name} {spec.sha256}")
-        tmp.replace(out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    atomic_write(out_path, fetch_into)
     return out_path
 
 

@@ -52,8 +52,15 @@ def softplus(phi: torch.Tensor) -> torch.Tensor:
     return _Softplus.apply(phi)
 
 
-def inverse_softplus(sigma: float) -> float:
-    """φ with softplus(φ) = σ, computed stably for small σ."""
+def inverse_softplus(sigma):
+    """φ with softplus(φ) = σ (σ = softplus(φ), Methods), computed stably for small σ.
+
+    A float gives a float; a tensor gives a float64 tensor, elementwise (σ of a saved
+    network is restored into φ without the rounding of its own dtype).
+    """
+    if isinstance(sigma, torch.Tensor):
+        s = sigma.double()
+        return s + torch.log(-torch.expm1(-s))
     return sigma + math.log(-math.expm1(-sigma))
 
 

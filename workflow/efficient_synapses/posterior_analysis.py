@@ -29,10 +29,16 @@ the fits and counted (``n_excluded``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
+from .artefacts import (  # noqa: F401  (load_params, weight_mu re-exported)
+    load_params,
+    network_key,
+    statistics_key,
+    weight_mu,
+    weight_sigma,
+)
 from .costs import (
     analytic_slopes,
     biological_bound_per_synapse,
@@ -40,7 +46,7 @@ from .costs import (
     optimal_sigma,
     s_from_c,
 )
-from .curvature_analysis import loglog_fit, subsample
+from .statistics import loglog_fit, subsample
 
 # ρ values at which the bound's gap is evaluated at fixed σ and s (Eq. 50-52: → 0 as ρ → 0).
 RHO_LIMIT_SERIES = (2.0, 1.0, 0.5, 0.1, 0.01, 0.001)
@@ -55,23 +61,6 @@ FIG7_COMPARISONS = {
     "trained_vs_vi": ("trained", "vi", "2/(rho+2)"),
     "vi_vs_laplace": ("vi", "laplace", "1"),
 }
-
-
-def load_params(path: str | Path) -> dict:
-    """params.pt / posterior.pt of ``jobs.save_params`` (μ and σ of every layer)."""
-    import torch
-
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def weight_sigma(params: Mapping, layer: int) -> np.ndarray:
-    """σ of the weights of ``layer`` (1 = input to first hidden layer), (out, in)."""
-    return params["sigma_weight"][layer - 1].double().numpy()
-
-
-def weight_mu(params: Mapping, layer: int) -> np.ndarray:
-    """μ of the weights of ``layer``, (out, in)."""
-    return params["mu_weight"][layer - 1].double().numpy()
 
 
 def analytic_variances(hessian: np.ndarray, rho: float, c: float) -> dict[str, np.ndarray]:
@@ -104,13 +93,16 @@ def fig7_variances(
     ``statistics``: a network's statistics.npz; ``vi_sd``: the (out, in) posterior sd of
     the variational fit started from that network (None: no VI column).
     """
-    name = f"layer{layer}"
-    trained = np.asarray(statistics[f"sigma_squared_{name}"], dtype=float)
-    hessian = np.asarray(statistics[f"hessian_{gradient}_{name}"], dtype=float)
-    rate = np.broadcast_to(np.asarray(statistics[f"input_rate_{name}"]), trained.shape)
+    sigma_key = statistics_key("sigma_squared", layer)
+    hessian_key = statistics_key("hessian", layer, gradient)
+    trained = np.asarray(statistics[sigma_key], dtype=float)
+    hessian = np.asarray(statistics[hessian_key], dtype=float)
+    rate = np.broadcast_to(
+        np.asarray(statistics[statistics_key("input_rate", layer)]), trained.shape
+    )
     if hessian.shape != trained.shape:
         raise ValueError(
-            f"hessian_{gradient}_{name} has shape {hessian.shape}, sigma_squared_{name} "
+            f"{hessian_key} has shape {hessian.shape}, {sigma_key} "
             f"{trained.shape}: not the statistics of one layer"
         )
     variances = {"trained": trained.ravel(), **analytic_variances(hessian.ravel(), rho, c)}
@@ -202,14 +194,27 @@ def figure7_data(
         keep = np.flatnonzero(active)
         keep = keep[subsample(keep.size, scatter_points, scatter_seed)]
         for name, values in variances.items():
-            arrays[f"net{k}_{name}"] = values[keep]
-            arrays[f"net{k}_pair_{name}"] = values[pair]
-        arrays[f"net{k}_pair_index"] = np.asarray(pair)
-        arrays[f"net{k}_meta"] = np.array([rho, float(network["c_factor"]), c])
-        arrays[f"net{k}_rho"] = np.array(str(network["rho"]))
+            arrays[network_key(k, name)] = values[keep]
+            arrays[network_key(k, f"pair_{name}")] = values[pair]
+        arrays[network_key(k, "pair_index")] = np.asarray(pair)
+        arrays[network_key(k, "meta")] = np.array([rho, float(network["c_factor"]), c])
+        arrays[network_key(k, "rho")] = np.array(str(network["rho"]))
     arrays["layer"] = np.array(layer)
     arrays["gradient"] = np.array(gradient)
     return rows, arrays
+
+
+def nohidden_quantities(
+    statistics: Mapping[str, np.ndarray], gradient: str, learning_rate: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """σ², <x²> (broadcast to the synapses) and η of the one layer of Appendix 5's network.
+
+    ``learning_rate``: "learning_rate" (η_base/sqrt(<g²>), Eq. 7) or "learning_rate_abs".
+    """
+    sigma_squared = np.asarray(statistics[statistics_key("sigma_squared", 1)])
+    x_squared = np.broadcast_to(statistics[statistics_key("input_sq", 1)], sigma_squared.shape)
+    eta = np.asarray(statistics[statistics_key(learning_rate, 1, gradient)])
+    return sigma_squared, x_squared, eta
 
 
 def nohidden_rows(
@@ -220,9 +225,7 @@ def nohidden_rows(
     learning_rate: str,
 ) -> list[dict]:
     """Appendix 5: fitted and analytic slopes of log σ² against η, <x²> and σ²_post."""
-    sigma_squared = np.asarray(statistics["sigma_squared_layer1"])
-    x_squared = np.broadcast_to(statistics["input_sq_layer1"], sigma_squared.shape)
-    eta = np.asarray(statistics[f"{learning_rate}_{gradient}_layer1"])
+    sigma_squared, x_squared, eta = nohidden_quantities(statistics, gradient, learning_rate)
     analytic = analytic_slopes(float(network["rho_value"]))
     rows = []
     for quantity, values, slope in (
@@ -233,6 +236,41 @@ def nohidden_rows(
         fit = loglog_fit(values, sigma_squared)
         rows.append({**network, "quantity": quantity, **fit, "analytic_slope": slope})
     return rows
+
+
+def nohidden_data(
+    networks: Sequence[Mapping],
+    statistics: Sequence[Mapping[str, np.ndarray]],
+    posterior_sd: Mapping[int, np.ndarray],
+    gradient: str,
+    learning_rate: str,
+    scatter_points: int,
+    scatter_seed: int = 0,
+) -> tuple[list[dict], dict[str, np.ndarray]]:
+    """Rows of nohidden_slopes.csv and the arrays Appendix 5 figure 1 draws.
+
+    ``networks``: identifying columns (noise, rho, rho_value, c_factor, c, seed);
+    ``statistics`` their statistics.npz in the same order; ``posterior_sd``: the posterior
+    sd (out, in) of the variational fit of each seed. Scatter points: ``scatter_points``
+    synapses of each network of the first seed, drawn with ``scatter_seed``.
+    """
+    rows, arrays = [], {}
+    first_seed = min(int(seed) for seed in posterior_sd)
+    for k, (network, stats) in enumerate(zip(networks, statistics, strict=True)):
+        sd = posterior_sd[int(network["seed"])]
+        rows += nohidden_rows(stats, sd, network, gradient, learning_rate)
+        if int(network["seed"]) != first_seed:
+            continue
+        sigma_squared, x_squared, eta = nohidden_quantities(stats, gradient, learning_rate)
+        keep = subsample(sigma_squared.size, scatter_points, scatter_seed)
+        arrays |= {
+            network_key(k, "sigma_squared"): sigma_squared.ravel()[keep],
+            network_key(k, "learning_rate"): eta.ravel()[keep],
+            network_key(k, "input_sq"): x_squared.ravel()[keep],
+            network_key(k, "posterior_variance"): (sd**2).ravel()[keep],
+            network_key(k, "rho"): np.array(str(network["rho"])),
+        }
+    return rows, arrays
 
 
 def bound_rows(sigma: np.ndarray, network: Mapping, rho_series=RHO_LIMIT_SERIES) -> list[dict]:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-import numpy as np
 
+from efficient_synapses.artefacts import write_npz
 from efficient_synapses.experimental import (
     EXPECTED_ROWS,
     analyse_figure6,
@@ -43,7 +43,7 @@ with log_to(snakemake.log[0]) as log:
         ko_normalisation=str(p.ko_normalisation),
     )
     statistics.to_csv(snakemake.output.statistics, index=False)
-    np.savez(snakemake.output.arrays, **arrays)
+    write_npz(snakemake.output.arrays, arrays, compressed=False)
     for row in statistics.itertuples():
         interval = f"[{row.ci_low:.4f}, {row.ci_high:.4f}]"
         log(f"{row.dataset:18s} {row.quantity:34s} {row.value:9.4f} {interval}")

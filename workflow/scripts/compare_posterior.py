@@ -2,17 +2,22 @@
 = 1/H and Eq. 29's σ² from the network's own statistics, its learnt σ², and the variance
 of the variational posterior fitted from its means."""
 
-import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-import numpy as np
 import pandas as pd
 
+from efficient_synapses.artefacts import (
+    load_params,
+    read_metrics,
+    read_npz,
+    weight_sigma,
+    write_npz,
+)
 from efficient_synapses.logs import log_to
-from efficient_synapses.posterior_analysis import figure7_data, load_params, weight_sigma
+from efficient_synapses.posterior_analysis import figure7_data
 
 with log_to(snakemake.log[0]) as log:
     p = snakemake.params
@@ -24,15 +29,23 @@ with log_to(snakemake.log[0]) as log:
         snakemake.input.posterior,
         strict=True,
     ):
-        metrics = json.loads(Path(metrics_path).read_text())
+        metrics = read_metrics(metrics_path)
         # Training marks a network whose loss left the finite range; older runs lack the key.
         networks.append({**meta, "diverged": bool(metrics.get("diverged", False))})
-        with np.load(stats_path) as loaded:
-            statistics.append(dict(loaded))
+        statistics.append(read_npz(stats_path))
         vi_sd.append(weight_sigma(load_params(posterior_path), p.layer))
-    rows, arrays = figure7_data(networks, statistics, vi_sd, p.layer, p.gradient, p.scatter_points)
+    rows, arrays = figure7_data(
+        networks,
+        statistics,
+        vi_sd,
+        p.layer,
+        p.gradient,
+        p.scatter_points,
+        # The rule may set the seed of the scatter subsample; 0 otherwise.
+        scatter_seed=p.get("scatter_seed", 0),
+    )
     table = pd.DataFrame(rows)
     table.to_csv(snakemake.output.table, index=False)
-    np.savez_compressed(snakemake.output.arrays, **arrays)
+    write_npz(snakemake.output.arrays, arrays)
     summary = table.groupby(["comparison", "rho", "c_factor"])[["slope", "spearman_r"]]
     log(summary.agg(["mean", "std"]).to_string())

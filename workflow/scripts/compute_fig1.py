@@ -5,15 +5,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-import numpy as np
 import pandas as pd
 
+from efficient_synapses.artefacts import write_npz
 from efficient_synapses.logs import log_to
 from efficient_synapses.quantal import figure1_data
 
 with log_to(snakemake.log[0]) as log:
     rows, arrays = figure1_data()
-    np.savez(snakemake.output.arrays, **arrays)
+    write_npz(snakemake.output.arrays, arrays, compressed=False)
     table = pd.DataFrame(rows)
     table.to_csv(snakemake.output.exponents, index=False)
     for row in table.itertuples():

@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-import numpy as np
 import pandas as pd
 
+from efficient_synapses.artefacts import write_npz
 from efficient_synapses.logs import log_to
 from efficient_synapses.schematic import figure4_data
 
@@ -17,7 +17,7 @@ with log_to(snakemake.log[0]) as log:
         f"sigma (Eq. 29) = {arrays['sigma_heterogeneous']}, "
         f"numerical minimum = {arrays['sigma_heterogeneous_numerical']}"
     )
-    np.savez(snakemake.output.arrays, **arrays)
+    write_npz(snakemake.output.arrays, arrays, compressed=False)
     table = pd.DataFrame(rows)
     table.to_csv(snakemake.output.costs, index=False)
     for row in table.itertuples():

@@ -6,13 +6,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-import numpy as np
 import torch
 
-from efficient_synapses.curvature import exact_hessian_subset, extract_statistics, load_network
+from efficient_synapses.artefacts import NetworkSpec, write_json, write_npz
+from efficient_synapses.curvature import (
+    exact_hessian_subset,
+    extract_statistics,
+    layer_summary,
+    load_network,
+)
 from efficient_synapses.curvature_analysis import fisher_vs_hessian_rows
 from efficient_synapses.data import load_mnist
-from efficient_synapses.engine import dump_json
 from efficient_synapses.jobs import DTYPES, resolve_device
 from efficient_synapses.logs import log_to
 
@@ -29,7 +33,7 @@ with log_to(snakemake.log[0]) as log:
         dtype=dtype,
     )
     model = load_network(snakemake.input.params, seed=int(w.seed), device=device, dtype=dtype)
-    describe = f"statistics noise={w.noise} rho={w.rho} c={w.c} seed={w.seed}"
+    describe = f"statistics {NetworkSpec.from_wildcards(w).describe()}"
     log(f"{describe}: {curvature['statistics_epochs']} epochs over {len(data)} images on {device}")
     arrays = extract_statistics(
         model,
@@ -50,24 +54,8 @@ with log_to(snakemake.log[0]) as log:
         seed=int(w.seed),
         log=log,
     )
-    arrays = {k: np.asarray(v) for k, v in arrays.items()}
-    np.savez_compressed(snakemake.output.statistics, **arrays)
-
-    layers = []
-    for layer in range(1, model.n_layers + 1):
-        sigma_squared = arrays[f"sigma_squared_layer{layer}"]
-        rates = arrays[f"input_rate_layer{layer}"]
-        entry = {
-            "layer": layer,
-            "synapses": int(sigma_squared.size),
-            "sigma_squared_median": float(np.median(sigma_squared)),
-            "silent_presynaptic_units": int((rates == 0).sum()),
-        }
-        for mode in ("minibatch", "per_datapoint"):
-            entry[f"zero_gradient_synapses_{mode}"] = int(
-                (arrays[f"hessian_{mode}_layer{layer}"] == 0).sum()
-            )
-        layers.append(entry)
+    write_npz(snakemake.output.statistics, arrays)
+    layers = layer_summary(arrays)
     check = fisher_vs_hessian_rows(arrays, {})
     for row in check:
         log(
@@ -86,5 +74,5 @@ with log_to(snakemake.log[0]) as log:
         "layers": layers,
         "fisher_vs_exact_hessian": check,
     }
-    dump_json(summary, snakemake.output.summary)
+    write_json(summary, snakemake.output.summary)
     log(f"done in {summary['wall_seconds']:.1f}s")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
+from efficient_synapses.artefacts import network_of_path
 from efficient_synapses.jobs import run_posterior_fit
 from efficient_synapses.logs import log_to
 
@@ -15,10 +16,11 @@ with log_to(snakemake.log[0]) as log:
     outputs = [outputs] if isinstance(outputs, str) else list(outputs)
     start_from = snakemake.input.get("start_from")
     start_from = [start_from] if isinstance(start_from, str) else start_from
-    # Each posterior must start from its own network: rho.../c... of the trained network's
-    # path (results/train/{noise}/rho{rho}/c{c}/seed{seed}/params.pt) and of the output's.
+    # Each posterior must start from its own network: the same ρ, c and seed in the trained
+    # network's path and in the output's.
     for start, out in zip(start_from or [], outputs if start_from else [], strict=True):
-        if Path(start).parts[-4:-2] != Path(out).parts[-3:-1]:
+        named = {k: v for k, v in network_of_path(start).items() if k != "noise"}
+        if named != network_of_path(out):
             raise ValueError(f"the posterior {out} would start from another network: {start}")
     run_posterior_fit(
         seed=int(snakemake.wildcards.seed),

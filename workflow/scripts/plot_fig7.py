@@ -5,17 +5,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-import numpy as np
 import pandas as pd
 
+from efficient_synapses.artefacts import read_npz
 from efficient_synapses.figures.posterior import plot_figure7
 from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]):
-    with np.load(snakemake.input.arrays) as arrays:
-        plot_figure7(
-            dict(arrays),
-            pd.read_csv(snakemake.input.table),
-            snakemake.output.pdf,
-            snakemake.output.png,
-        )
+    arrays = read_npz(snakemake.input.arrays)
+    plot_figure7(
+        arrays,
+        pd.read_csv(snakemake.input.table),
+        snakemake.output.pdf,
+        snakemake.output.png,
+    )

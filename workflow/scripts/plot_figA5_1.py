@@ -5,9 +5,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-import numpy as np
 import pandas as pd
 
+from efficient_synapses.artefacts import read_npz
 from efficient_synapses.experimental import ko_slope_for_appendix5
 from efficient_synapses.figures.posterior import plot_figure_a5
 from efficient_synapses.logs import log_to
@@ -15,11 +15,11 @@ from efficient_synapses.logs import log_to
 with log_to(snakemake.log[0]) as log:
     experimental = ko_slope_for_appendix5(pd.read_csv(snakemake.input.experimental))
     log(f"experimental reference slope (Ko et al., log CV on log rate): {experimental:.3f}")
-    with np.load(snakemake.input.arrays) as arrays:
-        plot_figure_a5(
-            dict(arrays),
-            pd.read_csv(snakemake.input.table),
-            snakemake.output.pdf,
-            snakemake.output.png,
-            experimental_slope=experimental,
-        )
+    arrays = read_npz(snakemake.input.arrays)
+    plot_figure_a5(
+        arrays,
+        pd.read_csv(snakemake.input.table),
+        snakemake.output.pdf,
+        snakemake.output.png,
+        experimental_slope=experimental,
+    )

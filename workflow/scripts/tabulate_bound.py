@@ -5,18 +5,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-import numpy as np
 import pandas as pd
 
+from efficient_synapses.artefacts import all_weight_sigmas, load_params
 from efficient_synapses.logs import log_to
-from efficient_synapses.posterior_analysis import bound_rows, load_params
+from efficient_synapses.posterior_analysis import bound_rows
 
 with log_to(snakemake.log[0]) as log:
     rows = []
     for meta, path in zip(snakemake.params.networks, snakemake.input, strict=True):
-        params = load_params(path)
-        sigma = np.concatenate([s.double().numpy().ravel() for s in params["sigma_weight"]])
-        rows += bound_rows(sigma, meta)
+        rows += bound_rows(all_weight_sigmas(load_params(path)), meta)
     table = pd.DataFrame(rows)
     table.to_csv(snakemake.output[0], index=False)
     own = table[table["own_rho"]]

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.patches import Ellipse
 
+from ..artefacts import networks_in
 from .style import (
     NOISE_COLOURS,
     apply_style,
@@ -31,7 +32,8 @@ OPTIMISED = NOISE_COLOURS["heterogeneous"]
 
 
 def _networks(arrays: Mapping[str, np.ndarray]) -> list[int]:
-    return sorted(int(k[3:].split("_")[0]) for k in arrays if k.endswith("_meta"))
+    """The networks k of a figure's arrays (keys ``net{k}_{name}``, ``artefacts.network_key``)."""
+    return networks_in(arrays)
 
 
 def _fit_line(ax, x, slope, intercept, **kwargs):
@@ -252,7 +254,7 @@ def plot_figure_a5(
 ) -> None:
     """Rows: σ² against η, <x²>, σ²_post; columns: ρ. Simulated fit, analytic, experiment."""
     apply_style()
-    nets = sorted(int(k[3:].split("_")[0]) for k in arrays if k.endswith("_rho"))
+    nets = _networks(arrays)
     rhos = [str(arrays[f"net{k}_rho"]) for k in nets]
     fig, axes = plt.subplots(
         len(A5_ROWS), len(nets), figsize=(2.1 * len(nets), 2.0 * len(A5_ROWS)), squeeze=False
