@@ -16,9 +16,7 @@ so a killed job continues where it stopped with identical results.
 from __future__ import annotations
 
 import contextlib
-import json
 import math
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,6 +24,8 @@ from pathlib import Path
 
 import torch
 
+from .artefacts import save_torch
+from .artefacts import write_json as dump_json  # noqa: F401  (the name jobs and scripts used)
 from .data import Dataset
 from .model import StochasticMLP, network_noise_generators
 
@@ -126,12 +126,6 @@ def _format_eta(seconds: float) -> str:
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h:d}:{m:02d}:{s:02d}"
-
-
-def _atomic_save(obj, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 class NoiseStreams:
@@ -483,32 +477,12 @@ def check_cuda_device(device: torch.device) -> None:
         )
 
 
-def _train(
-    model,
-    objective,
-    data,
-    options,
-    describe,
-    checkpoint_path,
-    log,
-    after_backward,
-    after_epoch,
-    graph_backend,
-) -> TrainHistory:
-    device = model.mu_w[0].device
-    k = model.n_networks
-    describe = describe or [f"network {i}" for i in range(k)]
-    n = len(data)
-    n_batches = n // options.batch_size
-    if n_batches == 0:
-        raise ValueError(f"training set of {n} examples is smaller than one batch")
-    reason = _eager_reason(options, device, after_backward)
-    if graph_backend is None and not reason:
-        graph_backend = CudaGraphBackend(device)
+def _make_optimiser(model: StochasticMLP, options: TrainOptions, device) -> torch.optim.Adam:
+    """Adam over μ (``learning_rate``) and the noise parameters φ (``sigma_learning_rate``)."""
     noise_params = [*model.phi_w, *model.phi_b, model.phi_shared]
     noise_ids = {id(p) for p in noise_params}
     mean_params = [p for p in model.parameters() if id(p) not in noise_ids]
-    optimiser = torch.optim.Adam(
+    return torch.optim.Adam(
         [
             {"params": mean_params},
             {"params": noise_params, "lr": options.sigma_learning_rate or options.learning_rate},
@@ -524,42 +498,69 @@ def _train(
         # paper-slice group of 8 networks.
         fused=device.type == "cpu",
     )
-    streams = NoiseStreams(model, options, device)
-    inputs, labels = data.inputs.to(device), data.labels.to(device)
-    body = _TrainingStep(
-        model, objective, optimiser, inputs, labels, options, streams, after_backward
-    )
-    history = TrainHistory()
-    start_epoch = 0
-    checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
-    if checkpoint_path is not None and checkpoint_path.exists():
-        state = torch.load(checkpoint_path, map_location="cpu", weights_only=False)
-        if state["describe"] != describe or state["options"] != asdict(options):
-            raise RuntimeError(
-                f"checkpoint {checkpoint_path} belongs to another configuration; delete it to "
-                "start again"
-            )
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        streams.set_state(state["noise_generators"])
-        body.load_state(state["step_state"])
-        history = TrainHistory(**state["history"])
-        start_epoch = state["epoch"] + 1
-        log(f"resuming from {checkpoint_path} after epoch {start_epoch}")
 
-    stepper = GraphStepper(body, streams, graph_backend, log=log, reason=reason)
-    started = time.perf_counter()
-    for epoch in range(start_epoch, options.epochs):
-        t0 = time.perf_counter()
-        order = torch.stack([epoch_permutation(s, epoch, n) for s in model.seeds]).to(device)
+
+@dataclass
+class _Run:
+    """What one call of ``train`` works with, from set-up to the last epoch."""
+
+    model: StochasticMLP
+    options: TrainOptions
+    describe: list[str]
+    optimiser: torch.optim.Optimizer
+    streams: NoiseStreams
+    body: _TrainingStep
+    n_batches: int
+    log: Callable[[str], None]
+    checkpoint_path: Path | None
+
+    def checkpoint(self, epoch: int, history: TrainHistory) -> None:
+        """Everything a resumed run needs to continue with identical results."""
+        if self.checkpoint_path is None:
+            return
+        state = {
+            "epoch": epoch,
+            "describe": self.describe,
+            "options": asdict(self.options),
+            "model": self.model.state_dict(),
+            "optimiser": self.optimiser.state_dict(),
+            "noise_generators": self.streams.get_state(),
+            "step_state": self.body.state(),
+            "history": asdict(history),
+        }
+        save_torch(state, self.checkpoint_path)
+
+    def resume(self) -> tuple[TrainHistory, int]:
+        """The history so far and the first epoch to run (0 without a checkpoint)."""
+        path = self.checkpoint_path
+        if path is None or not path.exists():
+            return TrainHistory(), 0
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        if state["describe"] != self.describe or state["options"] != asdict(self.options):
+            raise RuntimeError(
+                f"checkpoint {path} belongs to another configuration; delete it to start again"
+            )
+        self.model.load_state_dict(state["model"])
+        self.optimiser.load_state_dict(state["optimiser"])
+        self.streams.set_state(state["noise_generators"])
+        self.body.load_state(state["step_state"])
+        start_epoch = state["epoch"] + 1
+        self.log(f"resuming from {path} after epoch {start_epoch}")
+        return TrainHistory(**state["history"]), start_epoch
+
+    def run_steps(self, epoch: int, stepper: GraphStepper) -> dict:
+        """One epoch of steps, then the one host read of the epoch: its means per network."""
+        options, body, k = self.options, self.body, self.model.n_networks
+        order = torch.stack(
+            [epoch_permutation(s, epoch, len(body.labels)) for s in self.model.seeds]
+        ).to(body.inputs.device)
         body.reset()
         t_steps = time.perf_counter()
-        for step in range(n_batches):
+        for step in range(self.n_batches):
             body.batch_idx.copy_(
                 order[:, step * options.batch_size : (step + 1) * options.batch_size]
             )
             stepper.step()
-        # The one host read of the epoch.
         finite_steps = body.finite_steps.double()
         mean_loss = (body.loss_sum / finite_steps).tolist()
         if not body.has_accuracy:  # an objective without classes (regression)
@@ -567,67 +568,117 @@ def _train(
         else:
             accuracy = (body.correct.double() / (finite_steps * options.batch_size)).tolist()
         parts = {name: (v / finite_steps).tolist() for name, v in body.part_sums.items()}
-        diverged = body.diverged_step.tolist()
-        step_seconds = time.perf_counter() - t_steps
+        return {
+            "loss": mean_loss,
+            "accuracy": accuracy,
+            "parts": parts,
+            "diverged": body.diverged_step.tolist(),
+            "step_seconds": time.perf_counter() - t_steps,
+        }
+
+    def record_divergence(self, epoch: int, history: TrainHistory, diverged: list[int]) -> None:
+        """Per network, the step and epoch of divergence; raise or log the new ones."""
         history.diverged_step = [s if s >= 0 else None for s in diverged]
-        history.diverged_epoch = [(s - 1) // n_batches + 1 if s >= 0 else None for s in diverged]
+        history.diverged_epoch = [
+            (s - 1) // self.n_batches + 1 if s >= 0 else None for s in diverged
+        ]
         newly = [i for i, e in enumerate(history.diverged_epoch) if e == epoch + 1]
-        if newly and options.on_non_finite == "raise":
+        if newly and self.options.on_non_finite == "raise":
             raise NonFiniteLossError(
                 f"non-finite loss or gradient in epoch {epoch + 1} for: "
-                f"{'; '.join(describe[i] for i in newly)}. "
+                f"{'; '.join(self.describe[i] for i in newly)}. "
                 "Lower the learning rate or check c, rho and the data."
             )
         for i in newly:
-            log(
-                f"DIVERGED {describe[i]}: non-finite loss or gradient at step {diverged[i]} "
+            self.log(
+                f"DIVERGED {self.describe[i]}: non-finite loss or gradient at step {diverged[i]} "
                 f"(epoch {epoch + 1}); its parameters are frozen at their last finite values, "
-                f"the other {k - 1} network(s) of the group train on"
+                f"the other {self.model.n_networks - 1} network(s) of the group train on"
             )
+
+    def log_epoch(self, epoch: int, result: dict, seconds: float, elapsed: float, eta: float):
+        options = self.options
+        if (epoch + 1) % options.log_every != 0 and epoch + 1 != options.epochs:
+            return
+        diverged = result["diverged"]
+        for i in range(self.model.n_networks):
+            status = (
+                f"diverged at step {diverged[i]}"
+                if diverged[i] >= 0
+                else f"loss {result['loss'][i]:.4f} | train acc {result['accuracy'][i]:.4f}"
+            )
+            self.log(
+                f"epoch {epoch + 1}/{options.epochs} | {self.describe[i]} | {status} | "
+                f"epoch {seconds:.1f}s | elapsed {_format_eta(elapsed)} | "
+                f"ETA {_format_eta(eta)}"
+            )
+
+
+def _after_epoch(after_epoch, epoch: int, model, history: TrainHistory) -> StopTraining | None:
+    """Run ``after_epoch`` and keep its values; the StopTraining it raised, if any."""
+    try:
+        history.epoch_metrics.append(after_epoch(epoch + 1, model) if after_epoch else {})
+    except StopTraining as signal:
+        history.epoch_metrics.append(signal.values)
+        history.stopped = f"after epoch {epoch + 1}: {signal}"
+        return signal
+    return None
+
+
+def _set_up(model, objective, data, options, describe, checkpoint_path, log, after_backward):
+    """The run's optimiser, noise streams and step body (on-device data and bookkeeping)."""
+    device = model.mu_w[0].device
+    describe = describe or [f"network {i}" for i in range(model.n_networks)]
+    n_batches = len(data) // options.batch_size
+    if n_batches == 0:
+        raise ValueError(f"training set of {len(data)} examples is smaller than one batch")
+    optimiser = _make_optimiser(model, options, device)
+    streams = NoiseStreams(model, options, device)
+    inputs, labels = data.inputs.to(device), data.labels.to(device)
+    body = _TrainingStep(
+        model, objective, optimiser, inputs, labels, options, streams, after_backward
+    )
+    checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
+    return _Run(model, options, describe, optimiser, streams, body, n_batches, log, checkpoint_path)
+
+
+def _train(
+    model,
+    objective,
+    data,
+    options,
+    describe,
+    checkpoint_path,
+    log,
+    after_backward,
+    after_epoch,
+    graph_backend,
+) -> TrainHistory:
+    device = model.mu_w[0].device
+    reason = _eager_reason(options, device, after_backward)
+    if graph_backend is None and not reason:
+        graph_backend = CudaGraphBackend(device)
+    run = _set_up(model, objective, data, options, describe, checkpoint_path, log, after_backward)
+    history, start_epoch = run.resume()
+    stepper = GraphStepper(run.body, run.streams, graph_backend, log=log, reason=reason)
+    started = time.perf_counter()
+    for epoch in range(start_epoch, options.epochs):
+        t0 = time.perf_counter()
+        result = run.run_steps(epoch, stepper)
+        run.record_divergence(epoch, history, result["diverged"])
         seconds = time.perf_counter() - t0
         history.epoch.append(epoch + 1)
-        history.loss.append(mean_loss)
-        history.train_accuracy.append(accuracy)
-        history.parts.append(parts)
+        history.loss.append(result["loss"])
+        history.train_accuracy.append(result["accuracy"])
+        history.parts.append(result["parts"])
         history.seconds.append(seconds)
-        history.step_seconds.append(step_seconds)
-        stop = None
-        try:
-            history.epoch_metrics.append(after_epoch(epoch + 1, model) if after_epoch else {})
-        except StopTraining as signal:
-            stop = signal
-            history.epoch_metrics.append(signal.values)
-            history.stopped = f"after epoch {epoch + 1}: {signal}"
+        history.step_seconds.append(result["step_seconds"])
+        stop = _after_epoch(after_epoch, epoch, model, history)
         history.step_path, history.step_path_reason = stepper.path, stepper.reason
-        done = epoch + 1 - start_epoch
         elapsed = time.perf_counter() - started
-        eta = elapsed / done * (options.epochs - epoch - 1)
-        if (epoch + 1) % options.log_every == 0 or epoch + 1 == options.epochs:
-            for i in range(k):
-                status = (
-                    f"diverged at step {diverged[i]}"
-                    if diverged[i] >= 0
-                    else f"loss {mean_loss[i]:.4f} | train acc {accuracy[i]:.4f}"
-                )
-                log(
-                    f"epoch {epoch + 1}/{options.epochs} | {describe[i]} | {status} | "
-                    f"epoch {seconds:.1f}s | elapsed {_format_eta(elapsed)} | "
-                    f"ETA {_format_eta(eta)}"
-                )
-        if checkpoint_path is not None:
-            _atomic_save(
-                {
-                    "epoch": epoch,
-                    "describe": describe,
-                    "options": asdict(options),
-                    "model": model.state_dict(),
-                    "optimiser": optimiser.state_dict(),
-                    "noise_generators": streams.get_state(),
-                    "step_state": body.state(),
-                    "history": asdict(history),
-                },
-                checkpoint_path,
-            )
+        eta = elapsed / (epoch + 1 - start_epoch) * (options.epochs - epoch - 1)
+        run.log_epoch(epoch, result, seconds, elapsed, eta)
+        run.checkpoint(epoch, history)
         if stop is not None:
             log(f"training stopped {history.stopped}")
             break
@@ -712,10 +763,3 @@ def history_to_json(history: TrainHistory, index: int) -> dict:
         "step_path": history.step_path,
         "step_path_reason": history.step_path_reason,
     }
-
-
-def dump_json(obj, path: str | Path) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
-    os.replace(tmp, path)
