@@ -12,39 +12,31 @@ import platform
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
 
 from . import __version__
+from .artefacts import (  # noqa: F401  (NetworkSpec, save_params: the names callers used)
+    CHECKPOINT_FILE,
+    METRICS_FILE,
+    PARAMS_FILE,
+    POSTERIOR_FILE,
+    NetworkSpec,
+    load_params,
+    save_params,
+    set_means,
+    write_metrics,
+)
 from .config import prior_scale
 from .cost_analysis import network_cost_summary, trivial_cost_lower_bound
 from .costs import reliability_cost_at_s
-from .data import load_mnist
-from .engine import (
-    TrainOptions,
-    dump_json,
-    evaluate,
-    history_to_json,
-    noise_generators,
-    train,
-)
-from .labels import parse_rho
+from .data import Dataset, load_mnist
+from .engine import TrainHistory, TrainOptions, evaluate, history_to_json, noise_generators, train
 from .model import StochasticMLP
 from .objectives import EnergyEfficientObjective, VariationalObjective
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    noise: str
-    rho: str  # as written in config, e.g. "2/3"
-    c: float
-    seed: int
-
-    def describe(self) -> str:
-        return f"noise={self.noise} rho={self.rho} c={self.c:.6g} seed={self.seed}"
-
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -119,24 +111,6 @@ def finite_or_none(metrics: dict) -> dict:
     return {
         k: None if isinstance(v, float) and not math.isfinite(v) else v for k, v in metrics.items()
     }
-
-
-def save_params(model: StochasticMLP, index: int, path: Path) -> None:
-    """μ and σ of network ``index`` as plain tensors (layer l: weight (out, in), bias (out,))."""
-    with torch.no_grad():
-        sigmas = model.sigmas()
-        params = {
-            "layer_sizes": list(model.layer_sizes),
-            "noise": model.noise[index],
-            "variant": model.variant,
-            "mu_weight": [w[index].cpu().clone() for w in model.mu_w],
-            "mu_bias": [b[index].cpu().clone() for b in model.mu_b],
-            "sigma_weight": [sw[index].cpu().clone() for sw, _ in sigmas],
-            "sigma_bias": [sb[index].cpu().clone() for _, sb in sigmas],
-        }
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(params, tmp)
-    tmp.replace(path)
 
 
 def versions() -> dict[str, str]:
@@ -242,6 +216,130 @@ def epoch_history_hook(model, test_data, training: dict, noise_seed: int, device
     return after_epoch
 
 
+@dataclass
+class FitSetup:
+    """What every fit job has before it builds its networks: settings, data, outputs."""
+
+    training: dict
+    out_dirs: list[Path]
+    device: torch.device
+    dtype: torch.dtype
+    train_data: Dataset
+    test_data: Dataset
+    wall_start: float
+
+
+def prepare_fit(training: dict, mnist_dir, out_dirs, threads: int | None) -> FitSetup:
+    """Threads, output directories, device, dtype and data of a job ``training`` describes."""
+    if threads:
+        torch.set_num_threads(int(threads))
+    out_dirs = [Path(d) for d in out_dirs]
+    for d in out_dirs:
+        d.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(training["device"])
+    dtype = DTYPES[training["dtype"]]
+    wall_start = time.perf_counter()
+    train_data, test_data = load_training_data(training, mnist_dir, dtype)
+    return FitSetup(training, out_dirs, device, dtype, train_data, test_data, wall_start)
+
+
+def fit_and_write(
+    setup: FitSetup,
+    model: StochasticMLP,
+    objective,
+    options: TrainOptions,
+    describe: list[str],
+    network_metrics: Callable[[TrainHistory], list[dict]],
+    summary: Callable[[dict], str],
+    log=print,
+    params_file: str = PARAMS_FILE,
+    after_epoch=None,
+) -> list[dict]:
+    """The steps every fit job takes: train, evaluate on the test set, write each network.
+
+    ``network_metrics(history)``: the job's own metrics.json keys, one dict per network;
+    the keys every fitted network shares (test accuracies, provenance, history) are added
+    here. Writes ``params_file`` (μ and σ of every layer) and metrics.json into the
+    network's out_dir; ``summary(metrics)`` is the end of its closing log line. The
+    checkpoint (in the first out_dir) lets a killed job resume; it is removed at the end.
+    """
+    checkpoint = setup.out_dirs[0] / CHECKPOINT_FILE
+    history = train(
+        model,
+        objective,
+        setup.train_data,
+        options,
+        describe=describe,
+        checkpoint_path=checkpoint,
+        log=log,
+        after_epoch=after_epoch,
+    )
+    sampled, at_mean = evaluate_on_test(
+        model, setup.test_data, setup.training, options.noise_seed, setup.device
+    )
+    wall = time.perf_counter() - setup.wall_start
+    with torch.no_grad():
+        own = network_metrics(history)
+    data = (setup.training, setup.train_data, setup.test_data, setup.device, wall)
+    results = []
+    for i, out in enumerate(setup.out_dirs):
+        metrics = {
+            **own[i],
+            **test_set_metrics(sampled, at_mean, i),
+            **job_metrics(history, i, describe, *data),
+        }
+        if metrics.get("diverged"):
+            metrics = finite_or_none(metrics)
+            log(
+                f"DIVERGED {describe[i]} at step {metrics['diverged_step']} (epoch "
+                f"{metrics['diverged_epoch']}): metrics below are of its frozen parameters"
+            )
+        save_params(model, i, out / params_file)
+        write_metrics(metrics, out / METRICS_FILE)
+        results.append(metrics)
+        log(f"done {describe[i]}: {summary(metrics)}")
+    checkpoint.unlink(missing_ok=True)
+    return results
+
+
+def own_sigma_rms(model: StochasticMLP) -> list[float]:
+    """Per network, RMS over the weights of every synapse's own σ_i (released-code variant)."""
+    own = model.own_sigmas()
+    own_total = sum(sw.pow(2).flatten(1).sum(1) for sw, _ in own)
+    return (own_total / sum(w[0].numel() for w in model.mu_w)).sqrt().tolist()
+
+
+def training_metrics(model, specs, history, n_train: int, batch_size: int, trivial) -> list[dict]:
+    """metrics.json keys of trained networks beyond the shared ones: σ, costs, divergence."""
+    rms, own_rms = model.weight_sigma_rms().tolist(), own_sigma_rms(model)
+    sigmas = model.sigmas()
+    out = []
+    for i, spec in enumerate(specs):
+        weight_sigmas = torch.cat([sw[i].flatten() for sw, _ in sigmas]).double()
+        metrics = {
+            **asdict(spec),
+            "variant": model.variant,
+            "rho_value": spec.rho_value,
+            "sigma_rms": rms[i],
+            "sigma_mean": weight_sigmas.mean().item(),
+            "reliability_cost_s1": reliability_cost_at_s(weight_sigmas, spec.rho_value).item(),
+            "final_train_loss": last_finite(history.loss, i),
+            "final_train_accuracy": last_finite(history.train_accuracy, i),
+            **divergence_metrics(history, i),
+        }
+        if model.variant == "released_code":
+            # What the released code reports as σ: RMS of every synapse's own σ_i over
+            # the weights; sigma_rms is that of the σ the weights were sampled with.
+            metrics["sigma_rms_own"] = own_rms[i]
+        # Overall cost at the end (last epoch's means) against a trivial, chance-level
+        # network's (efficient_synapses.cost_analysis).
+        last_parts = {name: values[i] for name, values in history.parts[-1].items()}
+        summary = network_cost_summary(last_parts, n_train, batch_size, spec.c, trivial)
+        metrics["cost_at_end"] = finite_or_none(summary)
+        out.append(metrics)
+    return out
+
+
 def run_training(
     specs: list[NetworkSpec],
     training: dict,
@@ -254,27 +352,18 @@ def run_training(
 
     ``training`` is the ``training`` section of config.yaml (see the schema).
     """
-    if threads:
-        torch.set_num_threads(int(threads))
-    out_dirs = [Path(d) for d in out_dirs]
-    for d in out_dirs:
-        d.mkdir(parents=True, exist_ok=True)
-    device = resolve_device(training["device"])
-    dtype = DTYPES[training["dtype"]]
-    wall_start = time.perf_counter()
-
-    train_data, test_data = load_training_data(training, mnist_dir, dtype)
+    setup = prepare_fit(training, mnist_dir, out_dirs, threads)
+    device, dtype, train_data = setup.device, setup.dtype, setup.train_data
     log(
         f"{len(specs)} network(s) on {device} ({training['dtype']}); "
-        f"{len(train_data)} training and {len(test_data)} test examples; variant "
+        f"{len(train_data)} training and {len(setup.test_data)} test examples; variant "
         f"{training.get('variant', 'methods')}, learning rate {training['learning_rate']:g}, "
         f"λ {training['magnitude_lambda']:g}"
     )
     model = build_model(training, [s.noise for s in specs], [s.seed for s in specs], device, dtype)
-    rhos = [float(parse_rho(s.rho)) for s in specs]
     objective = EnergyEfficientObjective(
         c=[s.c for s in specs],
-        rho=rhos,
+        rho=[s.rho_value for s in specs],
         magnitude_lambda=training["magnitude_lambda"],
         n_train=len(train_data),
         batch_size=training["batch_size"],
@@ -284,87 +373,36 @@ def run_training(
     noise_seed = noise_seed_for(specs, training.get("noise_streams", "per_network"))
     # A diverging network is frozen and recorded; the rest of its group trains on.
     options = replace(train_options(training, noise_seed), on_non_finite="isolate")
+    trivial = trivial_cost_lower_bound(train_data.labels.cpu())
+
+    def network_metrics(history):
+        n_train, batch_size = len(train_data), training["batch_size"]
+        return training_metrics(model, specs, history, n_train, batch_size, trivial)
+
+    def summary(m):
+        return (
+            f"sampled test acc {m['test_accuracy_sampled']:.4f}, mean-weight test acc "
+            f"{m['test_accuracy_mean_weights']:.4f}, sigma rms {m['sigma_rms']:.4g}"
+        )
+
+    after_epoch = epoch_history_hook(model, setup.test_data, training, noise_seed, device)
     describe = [s.describe() for s in specs]
-    checkpoint = out_dirs[0] / "checkpoint.pt"
-    history = train(
+    return fit_and_write(
+        setup,
         model,
         objective,
-        train_data,
         options,
-        describe=describe,
-        checkpoint_path=checkpoint,
-        log=log,
-        after_epoch=epoch_history_hook(model, test_data, training, options.noise_seed, device),
+        describe,
+        network_metrics,
+        summary,
+        log,
+        after_epoch=after_epoch,
     )
 
-    sampled, at_mean = evaluate_on_test(model, test_data, training, options.noise_seed, device)
-    rms = model.weight_sigma_rms().tolist()
-    with torch.no_grad():
-        own = model.own_sigmas()
-        own_total = sum(sw.pow(2).flatten(1).sum(1) for sw, _ in own)
-        own_rms = (own_total / sum(w[0].numel() for w in model.mu_w)).sqrt().tolist()
-    wall = time.perf_counter() - wall_start
-    trivial = trivial_cost_lower_bound(train_data.labels.cpu())
-    results = []
-    with torch.no_grad():
-        sigmas = model.sigmas()
-        for i, (spec, out) in enumerate(zip(specs, out_dirs, strict=True)):
-            weight_sigmas = torch.cat([sw[i].flatten() for sw, _ in sigmas]).double()
-            metrics = {
-                **asdict(spec),
-                "variant": model.variant,
-                "rho_value": rhos[i],
-                **test_set_metrics(sampled, at_mean, i),
-                "sigma_rms": rms[i],
-                "sigma_mean": weight_sigmas.mean().item(),
-                "reliability_cost_s1": reliability_cost_at_s(weight_sigmas, rhos[i], 1.0).item(),
-                "final_train_loss": last_finite(history.loss, i),
-                "final_train_accuracy": last_finite(history.train_accuracy, i),
-                **divergence_metrics(history, i),
-                **job_metrics(history, i, describe, training, train_data, test_data, device, wall),
-            }
-            if model.variant == "released_code":
-                # What the released code reports as σ: RMS of every synapse's own σ_i over
-                # the weights; sigma_rms is that of the σ the weights were sampled with.
-                metrics["sigma_rms_own"] = own_rms[i]
-            # Overall cost at the end (last epoch's means) against a trivial, chance-level
-            # network's (item 4 of issue 14; efficient_synapses.cost_analysis).
-            last_parts = {name: values[i] for name, values in history.parts[-1].items()}
-            metrics["cost_at_end"] = finite_or_none(
-                network_cost_summary(
-                    last_parts, len(train_data), training["batch_size"], spec.c, trivial
-                )
-            )
-            if metrics["diverged"]:
-                metrics = finite_or_none(metrics)
-                log(
-                    f"DIVERGED {spec.describe()} at step {metrics['diverged_step']} (epoch "
-                    f"{metrics['diverged_epoch']}): metrics below are of its frozen parameters"
-                )
-            save_params(model, i, out / "params.pt")
-            dump_json(metrics, out / "metrics.json")
-            results.append(metrics)
-            log(
-                f"done {spec.describe()}: sampled test acc {metrics['test_accuracy_sampled']:.4f}, "
-                f"mean-weight test acc {metrics['test_accuracy_mean_weights']:.4f}, "
-                f"sigma rms {metrics['sigma_rms']:.4g}"
-            )
-    checkpoint.unlink(missing_ok=True)
-    return results
 
-
-def _start_from_trained(model: StochasticMLP, index: int, path: str | Path) -> None:
+def start_from_trained(model: StochasticMLP, index: int, path: str | Path) -> None:
     """Set the means μ (weights and biases) of network ``index`` to those of a params.pt."""
-    params = torch.load(path, map_location="cpu", weights_only=True)
-    if list(params["layer_sizes"]) != list(model.layer_sizes):
-        raise ValueError(
-            f"{path}: layer sizes {params['layer_sizes']} differ from the posterior's "
-            f"{list(model.layer_sizes)}"
-        )
-    with torch.no_grad():
-        for layer in range(model.n_layers):
-            model.mu_w[layer][index].copy_(params["mu_weight"][layer])
-            model.mu_b[layer][index].copy_(params["mu_bias"][layer])
+    set_means(model, index, load_params(path))
 
 
 # Stream number of the weight noise of variational fits: never a training job's (0), so a
@@ -382,6 +420,47 @@ def posterior_noise_seed(seed: int, noise_streams: str = "per_network") -> int:
     if noise_streams == "per_network":
         return POSTERIOR_NOISE_STREAM
     return zlib.crc32(f"posterior seed={int(seed)}".encode())
+
+
+def posterior_metrics(model, history, fit: dict, starts, start_mu) -> list[dict]:
+    """metrics.json keys of variational posteriors beyond the shared ones: ELBO, posterior sd.
+
+    ``fit``: seed, layer sizes, prior and prior scale, batch size of the fit.
+    """
+    sigmas = model.sigmas()
+    out = []
+    for i, start in enumerate(starts):
+        # The epoch's mean minibatch loss estimates -ELBO x B/N; per datapoint: / B.
+        elbo = [-loss[i] / fit["batch_size"] for loss in history.loss]
+        weight_sd = torch.cat([sw[i].flatten() for sw, _ in sigmas]).double()
+        mu = torch.cat([w[i].flatten() for w in model.mu_w]).double()
+        out.append(
+            {
+                "seed": fit["seed"],
+                "start_from": start,
+                "layer_sizes": fit["layer_sizes"],
+                "prior": fit["prior"],
+                "prior_scale": fit["prior_scale"],
+                "elbo_per_datapoint": elbo,
+                "final_elbo_per_datapoint": elbo[-1],
+                "posterior_sd_median": weight_sd.median().item(),
+                "posterior_sd_rms": weight_sd.pow(2).mean().sqrt().item(),
+                # How far the posterior mean moved from where it started: near 1 when the
+                # fit stayed at the trained network's mode (unit identity kept).
+                "mu_correlation_with_start": torch.corrcoef(torch.stack([mu, start_mu[i]]))[
+                    0, 1
+                ].item(),
+            }
+        )
+    return out
+
+
+def _posterior_summary(m: dict) -> str:
+    return (
+        f"ELBO/datapoint {m['final_elbo_per_datapoint']:.4f}, sampled test acc "
+        f"{m['test_accuracy_sampled']:.4f}, median posterior sd "
+        f"{m['posterior_sd_median']:.4g}, corr(μ, start) {m['mu_correlation_with_start']:.3f}"
+    )
 
 
 def run_posterior_fit(
@@ -412,31 +491,24 @@ def run_posterior_fit(
     every weight and bias, the layout of ``params.pt``) and ``metrics.json`` (ELBO per
     epoch, test accuracy, the prior, the start, full settings).
     """
-    if threads:
-        torch.set_num_threads(int(threads))
-    out_dirs = [Path(d) for d in out_dirs]
     if start_from is not None and len(start_from) != len(out_dirs):
         raise ValueError(
             f"{len(start_from)} trained networks to start from but {len(out_dirs)} outputs"
         )
-    for d in out_dirs:
-        d.mkdir(parents=True, exist_ok=True)
-    k = len(out_dirs)
-    device = resolve_device(training["device"])
-    dtype = DTYPES[training["dtype"]]
-    wall_start = time.perf_counter()
-    train_data, test_data = load_training_data(training, mnist_dir, dtype)
+    setup = prepare_fit(training, mnist_dir, out_dirs, threads)
+    k = len(setup.out_dirs)
     # A factorised Gaussian posterior: one σ per weight, the heterogeneous setting.
-    model = build_model(training, ["heterogeneous"] * k, [seed] * k, device, dtype)
+    model = build_model(training, ["heterogeneous"] * k, [seed] * k, setup.device, setup.dtype)
     starts = [None] * k if start_from is None else [str(p) for p in start_from]
     for i, path in enumerate(starts):
         if path is not None:
-            _start_from_trained(model, i, path)
+            start_from_trained(model, i, path)
     with torch.no_grad():
         start_mu = [torch.cat([w[i].flatten() for w in model.mu_w]).double() for i in range(k)]
     scale = prior_scale(training, posterior)
+    n_train = len(setup.train_data)
     objective = VariationalObjective(
-        posterior["prior"], scale, n_train=len(train_data), batch_size=training["batch_size"]
+        posterior["prior"], scale, n_train=n_train, batch_size=training["batch_size"]
     )
     describe = [
         f"posterior {posterior['prior']} prior scale={scale:.6g} seed={seed}"
@@ -444,59 +516,25 @@ def run_posterior_fit(
         for path in starts
     ]
     log(
-        f"{k} posterior(s): layers {training['layer_sizes']} on {device} ({training['dtype']}); "
-        f"{len(train_data)} training and {len(test_data)} test examples"
+        f"{k} posterior(s): layers {training['layer_sizes']} on {setup.device} "
+        f"({training['dtype']}); {n_train} training and {len(setup.test_data)} test examples"
     )
     noise_seed = posterior_noise_seed(seed, training.get("noise_streams", "per_network"))
-    options = train_options(training, noise_seed)
-    checkpoint = out_dirs[0] / "checkpoint.pt"
-    history = train(
-        model, objective, train_data, options, describe, checkpoint_path=checkpoint, log=log
+    fit = {
+        "seed": seed,
+        "layer_sizes": list(training["layer_sizes"]),
+        "prior": posterior["prior"],
+        "prior_scale": scale,
+        "batch_size": training["batch_size"],
+    }
+    return fit_and_write(
+        setup,
+        model,
+        objective,
+        train_options(training, noise_seed),
+        describe,
+        lambda history: posterior_metrics(model, history, fit, starts, start_mu),
+        _posterior_summary,
+        log,
+        params_file=POSTERIOR_FILE,
     )
-    sampled, at_mean = evaluate_on_test(model, test_data, training, noise_seed, device)
-    results = []
-    with torch.no_grad():
-        sigmas = model.sigmas()
-        for i, out in enumerate(out_dirs):
-            # The epoch's mean minibatch loss estimates -ELBO x B/N; per datapoint: / B.
-            elbo = [-loss[i] / training["batch_size"] for loss in history.loss]
-            weight_sd = torch.cat([sw[i].flatten() for sw, _ in sigmas]).double()
-            mu = torch.cat([w[i].flatten() for w in model.mu_w]).double()
-            metrics = {
-                "seed": seed,
-                "start_from": starts[i],
-                "layer_sizes": list(training["layer_sizes"]),
-                "prior": posterior["prior"],
-                "prior_scale": scale,
-                "elbo_per_datapoint": elbo,
-                "final_elbo_per_datapoint": elbo[-1],
-                **test_set_metrics(sampled, at_mean, i),
-                "posterior_sd_median": weight_sd.median().item(),
-                "posterior_sd_rms": weight_sd.pow(2).mean().sqrt().item(),
-                # How far the posterior mean moved from where it started: near 1 when the
-                # fit stayed at the trained network's mode (unit identity kept).
-                "mu_correlation_with_start": torch.corrcoef(torch.stack([mu, start_mu[i]]))[
-                    0, 1
-                ].item(),
-                **job_metrics(
-                    history,
-                    i,
-                    describe,
-                    training,
-                    train_data,
-                    test_data,
-                    device,
-                    time.perf_counter() - wall_start,
-                ),
-            }
-            save_params(model, i, out / "posterior.pt")
-            dump_json(metrics, out / "metrics.json")
-            results.append(metrics)
-            log(
-                f"done {describe[i]}: ELBO/datapoint {elbo[-1]:.4f}, sampled test acc "
-                f"{metrics['test_accuracy_sampled']:.4f}, median posterior sd "
-                f"{metrics['posterior_sd_median']:.4g}, corr(μ, start) "
-                f"{metrics['mu_correlation_with_start']:.3f}"
-            )
-    checkpoint.unlink(missing_ok=True)
-    return results
