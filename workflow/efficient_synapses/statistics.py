@@ -18,7 +18,8 @@ Correlations
 
 Line fits (ordinary least squares)
 
-* ``line_fit(x, y)`` -> (slope, intercept), *row-wise*: y = intercept + slope x.
+* ``line_fit(x, y)`` -> (slope, intercept), *row-wise*: y = intercept + slope x;
+  ``slope(x, y)`` and ``intercept(x, y)`` each alone (statistics for the bootstrap).
 * ``loglog_fit(x, y, min_points=3)`` -> dict: the line log10 y = slope log10 x +
   intercept over the pairs with both values positive and finite, its Spearman r,
   and how many pairs entered (``n_synapses``, ``n_used``, ``n_excluded``).
