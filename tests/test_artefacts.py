@@ -51,6 +51,16 @@ def test_rho_label_and_parse_round_trip(text, label, value):
     assert rho_label(value) == label  # from a number too
 
 
+def test_each_rho_of_appendix_1_names_one_mechanism():
+    from efficient_synapses.costs import mechanism_of
+
+    assert mechanism_of("1/2") == mechanism_of("1_2") == mechanism_of(0.5) == "calcium efflux"
+    assert mechanism_of("2/3") == "vesicle membrane"
+    assert mechanism_of("4/3") == "actin"
+    assert mechanism_of("2") == "trafficking"
+    assert mechanism_of("1") is None
+
+
 def test_rho_rejects_what_is_not_a_positive_fraction():
     for bad in ("-1", "0", "x/2", "1/0"):
         with pytest.raises(ValueError, match="rho"):

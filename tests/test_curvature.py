@@ -296,3 +296,16 @@ def test_statistics_tables_from_a_small_network():
         (1, "minibatch"), (1, "per_datapoint"), (3, "minibatch"), (3, "per_datapoint"),
     ]  # fmt: skip
     assert all(r["n_synapses"] == 10 for r in checks)
+    from efficient_synapses.curvature import layer_summary
+
+    summary = layer_summary(stats)
+    assert [entry["layer"] for entry in summary] == [1, 2, 3]
+    for entry, sizes in zip(summary, [(5, 6), (4, 5), (3, 4)], strict=True):
+        assert entry["synapses"] == sizes[0] * sizes[1]
+        sigma_squared = stats[f"sigma_squared_layer{entry['layer']}"]
+        assert entry["sigma_squared_median"] == float(np.median(sigma_squared))
+        rates = stats[f"input_rate_layer{entry['layer']}"]
+        assert entry["silent_presynaptic_units"] == int((rates == 0).sum())
+        for mode in ("minibatch", "per_datapoint"):
+            hessian = stats[f"hessian_{mode}_layer{entry['layer']}"]
+            assert entry[f"zero_gradient_synapses_{mode}"] == int((hessian == 0).sum())

@@ -19,6 +19,15 @@ def test_inverse_softplus():
         )
 
 
+def test_inverse_softplus_of_a_tensor_is_elementwise_in_float64():
+    sigma = torch.tensor([1e-6, 1e-4, 0.5, 3.0], dtype=torch.float32)
+    phi = inverse_softplus(sigma)
+    assert phi.dtype == torch.float64
+    for value, p in zip(sigma.double().tolist(), phi.tolist(), strict=True):
+        assert p == inverse_softplus(value)
+    torch.testing.assert_close(F.softplus(phi), sigma.double(), rtol=1e-12, atol=0)
+
+
 def test_softplus_matches_torch_with_its_gradient():
     phi = torch.linspace(-40, 40, 161, dtype=torch.float64, requires_grad=True)
     ours = softplus(phi)

@@ -8,6 +8,7 @@ linear-Gaussian regression.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -336,6 +337,47 @@ def test_nohidden_rows_give_the_analytic_slopes_of_eq54():
         assert r["analytic_slope"] == pytest.approx(
             {"learning_rate": 1.0, "input_sq": -0.5, "posterior_variance": 0.5}[r["quantity"]]
         )
+
+
+def test_nohidden_data_draws_the_first_seed_and_keeps_every_row():
+    from efficient_synapses.posterior_analysis import nohidden_data, nohidden_rows
+    from efficient_synapses.statistics import subsample
+
+    rng = np.random.default_rng(3)
+    networks, statistics = [], []
+    for seed in (4, 7):
+        for rho in ("1/2", "2"):
+            networks.append({"rho": rho, "rho_value": float(Fraction(rho)), "seed": seed})
+            statistics.append(
+                {
+                    "sigma_squared_layer1": np.exp(rng.normal(size=(10, 30))),
+                    "input_sq_layer1": np.exp(rng.normal(size=30)),
+                    "learning_rate_abs_minibatch_layer1": np.exp(rng.normal(size=(10, 30))),
+                }
+            )
+    posterior_sd = {seed: np.exp(rng.normal(size=(10, 30))) for seed in (7, 4)}
+    args = ("minibatch", "learning_rate_abs")
+    rows, arrays = nohidden_data(networks, statistics, posterior_sd, *args, 50, scatter_seed=5)
+    expected = []
+    for network, stats in zip(networks, statistics, strict=True):
+        expected += nohidden_rows(stats, posterior_sd[network["seed"]], network, *args)
+    assert rows == expected
+    keep = subsample(300, 50, 5)
+    for k in (0, 1):  # seed 4, the first, is drawn
+        stats = statistics[k]
+        np.testing.assert_array_equal(
+            arrays[f"net{k}_sigma_squared"], stats["sigma_squared_layer1"].ravel()[keep]
+        )
+        np.testing.assert_array_equal(
+            arrays[f"net{k}_learning_rate"],
+            stats["learning_rate_abs_minibatch_layer1"].ravel()[keep],
+        )
+        x_squared = np.broadcast_to(stats["input_sq_layer1"], (10, 30)).ravel()[keep]
+        np.testing.assert_array_equal(arrays[f"net{k}_input_sq"], x_squared)
+        variance = (posterior_sd[4] ** 2).ravel()[keep]
+        np.testing.assert_array_equal(arrays[f"net{k}_posterior_variance"], variance)
+        assert str(arrays[f"net{k}_rho"]) == networks[k]["rho"]
+    assert not any(key.startswith(("net2_", "net3_")) for key in arrays)
 
 
 # --- Appendix 4: the toy regression --------------------------------------------------
