@@ -270,6 +270,45 @@ def extract_statistics(
     return out
 
 
+def network_statistics(
+    model: StochasticMLP,
+    data,
+    training: dict,
+    curvature: dict,
+    seed: int,
+    log: Callable[[str], None] = print,
+    describe: str = "statistics pass",
+) -> dict[str, np.ndarray]:
+    """The statistics.npz of one trained network, as config.yaml's sections set it.
+
+    The statistics pass (:func:`extract_statistics`, ``curvature.statistics_epochs`` over
+    the training set at the network's ``training`` batch size and Adam rate) and the exact
+    H_ii of a random subset of synapses (:func:`exact_hessian_subset`, drawn with ``seed``).
+    Neither draws from a global random state, so the numbers of a network do not depend
+    on other networks computed in the same process.
+    """
+    arrays = extract_statistics(
+        model,
+        data,
+        epochs=curvature["statistics_epochs"],
+        batch_size=training["batch_size"],
+        eta_base=training["learning_rate"],
+        per_datapoint=True,
+        log=log,
+        describe=describe,
+    )
+    arrays |= exact_hessian_subset(
+        model,
+        data,
+        layers=curvature["exact_hessian_layers"],
+        max_synapses=curvature["exact_hessian_max_synapses"],
+        max_examples=curvature["exact_hessian_examples"],
+        seed=seed,
+        log=log,
+    )
+    return {k: np.asarray(v) for k, v in arrays.items()}
+
+
 def layer_summary(arrays: Mapping[str, np.ndarray]) -> list[dict]:
     """Per layer of a statistics.npz, for the extraction's summary.json: number of
     synapses, median σ², presynaptic units that never fire at w = μ, and synapses whose

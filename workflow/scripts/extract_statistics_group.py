@@ -9,58 +9,20 @@ Writes for member i ``output.statistics[i]`` (statistics.npz) and ``output.summa
 (summary.json).
 """
 
-import json
-import os
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-import numpy as np
 import torch
 
-from efficient_synapses.curvature import exact_hessian_subset, extract_statistics, load_network
+from efficient_synapses.artefacts import write_json, write_npz
+from efficient_synapses.curvature import layer_summary, load_network, network_statistics
 from efficient_synapses.curvature_analysis import fisher_vs_hessian_rows
 from efficient_synapses.data import load_mnist
 from efficient_synapses.jobs import DTYPES, resolve_device
 from efficient_synapses.logs import log_to
-
-GRADIENT_MODES = ("minibatch", "per_datapoint")
-
-
-def layer_summary(arrays: dict, n_layers: int) -> list[dict]:
-    """Per layer: synapses, median σ², silent presynaptic units, zero-gradient synapses."""
-    layers = []
-    for layer in range(1, n_layers + 1):
-        sigma_squared = arrays[f"sigma_squared_layer{layer}"]
-        rates = arrays[f"input_rate_layer{layer}"]
-        entry = {
-            "layer": layer,
-            "synapses": int(sigma_squared.size),
-            "sigma_squared_median": float(np.median(sigma_squared)),
-            "silent_presynaptic_units": int((rates == 0).sum()),
-        }
-        for mode in GRADIENT_MODES:
-            hessian = arrays[f"hessian_{mode}_layer{layer}"]
-            entry[f"zero_gradient_synapses_{mode}"] = int((hessian == 0).sum())
-        layers.append(entry)
-    return layers
-
-
-def write_npz(path: str, arrays: dict) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")  # savez adds .npz to other names
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
-
-
-def write_json(obj, path: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True))
-    os.replace(tmp, path)
-
 
 with log_to(snakemake.log[0]) as log:
     torch.set_num_threads(snakemake.threads)
@@ -92,26 +54,7 @@ with log_to(snakemake.log[0]) as log:
         model = load_network(params_path, seed=seed, device=device, dtype=dtype)
         describe = "statistics " + " ".join(f"{k}={v}" for k, v in wildcards.items())
         log(f"{describe}: from {params_path}")
-        arrays = extract_statistics(
-            model,
-            data,
-            epochs=curvature["statistics_epochs"],
-            batch_size=training["batch_size"],
-            eta_base=training["learning_rate"],
-            per_datapoint=True,
-            log=log,
-            describe=describe,
-        )
-        arrays |= exact_hessian_subset(
-            model,
-            data,
-            layers=curvature["exact_hessian_layers"],
-            max_synapses=curvature["exact_hessian_max_synapses"],
-            max_examples=curvature["exact_hessian_examples"],
-            seed=seed,
-            log=log,
-        )
-        arrays = {k: np.asarray(v) for k, v in arrays.items()}
+        arrays = network_statistics(model, data, training, curvature, seed, log, describe)
         write_npz(statistics_path, arrays)
         check = fisher_vs_hessian_rows(arrays, {})
         for row in check:
@@ -128,7 +71,7 @@ with log_to(snakemake.log[0]) as log:
             "eta_base": training["learning_rate"],
             "device": str(device),
             "wall_seconds": time.perf_counter() - t0,
-            "layers": layer_summary(arrays, model.n_layers),
+            "layers": layer_summary(arrays),
             "fisher_vs_exact_hessian": check,
         }
         write_json(summary, summary_path)
