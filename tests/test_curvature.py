@@ -11,6 +11,7 @@ import pytest
 import scipy.stats
 import torch
 
+from efficient_synapses.artefacts import save_params
 from efficient_synapses.costs import c_from_s, optimal_sigma, reliability_cost
 from efficient_synapses.curvature import (
     MeanWeightObjective,
@@ -30,7 +31,6 @@ from efficient_synapses.curvature_analysis import (
     spearman,
 )
 from efficient_synapses.data import Dataset
-from efficient_synapses.jobs import save_params
 from efficient_synapses.model import StochasticMLP, softplus
 from efficient_synapses.objectives import performance_cost
 

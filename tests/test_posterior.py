@@ -241,8 +241,8 @@ def test_a_layer_without_two_active_synapses_has_no_pair_to_draw():
 
 def test_posterior_fit_starts_from_the_trained_means_and_a_homogeneous_sigma(tmp_path, mnist_raw):
     """Unit identity: with a negligible learning rate the fitted μ is the trained network's."""
-    from efficient_synapses.jobs import run_posterior_fit, save_params
-    from efficient_synapses.posterior_analysis import load_params
+    from efficient_synapses.artefacts import load_params, save_params
+    from efficient_synapses.jobs import run_posterior_fit
 
     training = {
         "layer_sizes": [784, 6, 10],

@@ -396,8 +396,8 @@ def test_fig2_marks_diverged_networks_and_the_trivial_bound(tmp_path):
 
 
 def test_statistics_passes_rebuild_the_variant_they_were_trained_in(tmp_path):
+    from efficient_synapses.artefacts import save_params
     from efficient_synapses.curvature import load_network
-    from efficient_synapses.jobs import save_params
 
     model = _model("homogeneous", "released_code", dtype=torch.float32)
     _set_layer_sigmas(model, [0.1, 0.2, 0.4])

@@ -25,7 +25,6 @@ from pathlib import Path
 import torch
 
 from .artefacts import save_torch
-from .artefacts import write_json as dump_json  # noqa: F401  (the name jobs and scripts used)
 from .data import Dataset
 from .model import StochasticMLP, network_noise_generators
 

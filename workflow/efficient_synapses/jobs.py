@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .artefacts import (  # noqa: F401  (NetworkSpec, save_params: the names callers used)
+from .artefacts import (
     CHECKPOINT_FILE,
     METRICS_FILE,
     PARAMS_FILE,

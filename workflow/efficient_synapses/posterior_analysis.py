@@ -32,13 +32,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .artefacts import (  # noqa: F401  (load_params, weight_mu re-exported)
-    load_params,
-    network_key,
-    statistics_key,
-    weight_mu,
-    weight_sigma,
-)
+from .artefacts import network_key, statistics_key
 from .costs import (
     analytic_slopes,
     biological_bound_per_synapse,
