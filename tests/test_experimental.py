@@ -144,7 +144,7 @@ def test_power_law_slope_is_recovered():
 
 
 def test_figure6_statistics(parsed):
-    table, arrays = analyse_figure6(parsed, resamples=2000, seed=2024)
+    table, arrays = analyse_figure6(parsed, resamples=2000, seed=2024, paper_slope=0.62)
     intervals = table.dropna(subset=["ci_low"])
     assert len(intervals) > 0
     assert (

@@ -19,12 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .experimental_data import (  # noqa: F401  (re-exported for the analysis script)
-    EXPECTED_ROWS,
-    ParsedTable,
-    exclusions_frame,
-    parse_experimental_csv,
-)
+from .experimental_data import ParsedTable
 from .statistics import (
     bootstrap_pairs,
     estimate_row,
@@ -44,10 +39,6 @@ KO_NORMALISATIONS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "var/mean^2": lambda m, v: v / m**2,
     "var": lambda m, v: v,
 }
-
-# The magnitude of the log-log slope reported in Fig. 6b (Aitchison et al., 2021): the
-# default of config.yaml's claims.ko_paper_slope, which callers pass as ``paper_slope``.
-PAPER_KO_SLOPE = 0.62
 
 SJOSTROM_PANELS = (("sjostrom2001_ltp", "a"), ("sjostrom2001_ltd", "a"))
 SJOSTROM_WHAT = "release probability before vs relative weight change |dw|/w(before)"
@@ -188,10 +179,10 @@ def analyse_figure6(
     tables: dict[str, ParsedTable],
     resamples: int,
     seed: int,
+    paper_slope: float,
     confidence: float = 0.95,
     ko_normalisation: str = "sd/mean",
     grid_points: int = 50,
-    paper_slope: float = PAPER_KO_SLOPE,
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """All Fig. 6 numbers (long table) and the arrays the figure draws.
 

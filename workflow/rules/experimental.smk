@@ -27,6 +27,7 @@ rule analyse_experimental:
         seed=EXPERIMENTAL["bootstrap_seed"],
         confidence=EXPERIMENTAL["confidence"],
         ko_normalisation=EXPERIMENTAL["ko_normalisation"],
+        ko_paper_slope=config["claims"]["ko_paper_slope"],
     log:
         "results/logs/analyse_experimental.log",
     conda:
@@ -129,6 +130,8 @@ rule plot_fig6:
     output:
         pdf=report(figure_files("fig6")[0], caption="../report/fig6.rst", category="Figure 6"),
         png=report(figure_files("fig6")[1], caption="../report/fig6.rst", category="Figure 6"),
+    params:
+        ko_paper_slope=config["claims"]["ko_paper_slope"],
     log:
         "results/logs/plot_fig6.log",
     conda:

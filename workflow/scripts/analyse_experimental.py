@@ -7,9 +7,9 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 
 
 from efficient_synapses.artefacts import write_npz
-from efficient_synapses.experimental import (
+from efficient_synapses.experimental import analyse_figure6
+from efficient_synapses.experimental_data import (
     EXPECTED_ROWS,
-    analyse_figure6,
     exclusions_frame,
     parse_experimental_csv,
 )
@@ -41,6 +41,7 @@ with log_to(snakemake.log[0]) as log:
         seed=int(p.seed),
         confidence=float(p.confidence),
         ko_normalisation=str(p.ko_normalisation),
+        paper_slope=float(p.ko_paper_slope),
     )
     statistics.to_csv(snakemake.output.statistics, index=False)
     write_npz(snakemake.output.arrays, arrays, compressed=False)

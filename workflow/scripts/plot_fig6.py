@@ -14,4 +14,10 @@ from efficient_synapses.logs import log_to
 with log_to(snakemake.log[0]):
     statistics = pd.read_csv(snakemake.input.statistics)
     arrays = read_npz(snakemake.input.arrays)
-    plot_fig6(arrays, statistics, snakemake.output.pdf, snakemake.output.png)
+    plot_fig6(
+        arrays,
+        statistics,
+        snakemake.output.pdf,
+        snakemake.output.png,
+        paper_slope=float(snakemake.params.ko_paper_slope),
+    )

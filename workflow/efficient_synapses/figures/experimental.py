@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
-from ..experimental import PAPER_KO_SLOPE
 from .style import NOISE_COLOURS, apply_style, save_figure, tidy_log_axes
 
 POINT_COLOUR = "#404040"
@@ -68,7 +67,7 @@ def _sjostrom_panel(ax, arrays, table, dataset, title, level):
     ax.set_title(title)
 
 
-def plot_fig6(arrays, table: pd.DataFrame, pdf, png, paper_slope: float = PAPER_KO_SLOPE) -> None:
+def plot_fig6(arrays, table: pd.DataFrame, pdf, png, paper_slope: float) -> None:
     """(a) Sjöström LTP and LTD: Pr before vs |Δw|/w; (b) Ko: variability vs rate, log-log,
     beside the magnitude ``paper_slope`` of the paper's slope."""
     apply_style()
