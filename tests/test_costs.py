@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize_scalar
 
 from efficient_synapses import costs
-from efficient_synapses.labels import c_label, parse_rho, rho_label
+from efficient_synapses.artefacts import c_label, parse_rho, rho_label
 
 
 def test_magnitude_cost_eq3():

@@ -24,15 +24,11 @@ from efficient_synapses.curvature import (
     network_hessian_diagonal,
     per_datapoint_gradients,
 )
-from efficient_synapses.curvature_analysis import (
-    curvature_rows,
-    fisher_vs_hessian_rows,
-    loglog_fit,
-    spearman,
-)
+from efficient_synapses.curvature_analysis import curvature_rows, fisher_vs_hessian_rows
 from efficient_synapses.data import Dataset
 from efficient_synapses.model import StochasticMLP, softplus
 from efficient_synapses.objectives import performance_cost
+from efficient_synapses.statistics import loglog_fit, spearman
 
 NOISE_SD = 0.5  # ε of Eq. 19
 

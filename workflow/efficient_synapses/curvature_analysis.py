@@ -18,7 +18,7 @@ import pandas as pd
 
 from .artefacts import GRADIENT_MODES, read_npz, statistics_key, statistics_layers
 from .costs import analytic_slopes
-from .statistics import loglog_fit, spearman, subsample  # noqa: F401  (re-exported)
+from .statistics import loglog_fit, spearman
 
 QUANTITIES = ("hessian", "learning_rate", "learning_rate_abs", "input_rate")
 

@@ -18,20 +18,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-from efficient_synapses.jobs import NetworkSpec, run_training
-from efficient_synapses.labels import parse_rho
+from efficient_synapses.artefacts import CHECKPOINT_FILE, METRICS_FILE, PARAMS_FILE, NetworkSpec
+from efficient_synapses.jobs import run_training
 from efficient_synapses.logs import log_to
 
-FILES = ("params.pt", "metrics.json")
+FILES = (PARAMS_FILE, METRICS_FILE)
 
 with log_to(snakemake.log[0]) as log:
     members = snakemake.params.members
     training = snakemake.params.training
     group = snakemake.wildcards.group
-    specs = [
-        NetworkSpec(m["noise"], str(parse_rho(m["rho"])), float(m["c"]), int(m["seed"]))
-        for m in members
-    ]
+    specs = [NetworkSpec.from_wildcards(m) for m in members]
     member_dirs = [snakemake.params.member_dir.format(**m) for m in members]
 
     identity = json.dumps({"members": members, "training": training}, sort_keys=True)
@@ -42,7 +39,7 @@ with log_to(snakemake.log[0]) as log:
         if stale != work:  # another membership or settings of this group number
             log(f"removing {stale}: a checkpoint of other members or settings")
             shutil.rmtree(stale)
-    if (work / member_dirs[0] / "checkpoint.pt").exists():
+    if (work / member_dirs[0] / CHECKPOINT_FILE).exists():
         log(f"a checkpoint of this group is in {work}: training resumes from it")
 
     run_training(

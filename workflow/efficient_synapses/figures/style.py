@@ -21,12 +21,6 @@ from ..statistics import mean_sd  # noqa: E402
 # The paper's colours: green for optimised heterogeneous noise, grey for homogeneous.
 NOISE_COLOURS = {"heterogeneous": "#2e8b57", "homogeneous": "#808080"}
 NOISE_LABELS = {"heterogeneous": "heterogeneous σ", "homogeneous": "homogeneous σ"}
-RHO_MECHANISM = {
-    "1/2": "calcium efflux",
-    "2/3": "vesicle membrane",
-    "4/3": "actin",
-    "2": "trafficking",
-}
 
 STYLE = {
     "font.size": 8,
@@ -47,7 +41,10 @@ def apply_style() -> None:
 
 
 def rho_title(rho: str) -> str:
-    mechanism = RHO_MECHANISM.get(rho)
+    """ "ρ = 2/3 (vesicle membrane)": ρ as written and its mechanism (Appendix 1), if any."""
+    from ..costs import mechanism_of
+
+    mechanism = mechanism_of(rho)
     return f"ρ = {rho}" + (f" ({mechanism})" if mechanism else "")
 
 

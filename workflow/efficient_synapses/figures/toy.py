@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..artefacts import parse_rho
 from ..costs import c_from_s
-from ..labels import parse_rho
 from .style import NOISE_COLOURS, apply_style, rho_title, save_figure
 
 VI_COLOUR = "#4a6fa5"
