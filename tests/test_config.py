@@ -51,7 +51,7 @@ def test_sweep_has_every_combination(config):
         (("sweep", "rho"), ["two"], "two"),
         (("training", "learning_rate"), -1.0, "learning_rate"),
         (("posterior", "prior"), "cauchy", "cauchy"),
-        (("curvature", "gradient"), "per_example", "per_example"),
+        (("curvature", "fisher_gradient"), "per_example", "per_example"),
         (("experimental", "ko_normalisation"), "sd", "ko_normalisation"),
         (("claims", "slope_tolerance"), 0, "slope_tolerance"),
     ],
@@ -135,7 +135,9 @@ def test_dry_run_of_paper_config_schedules_full_sweep(project_root, config):
     assert int(counts["train_network"]) == sweep + others
     assert len(sweep_networks(config)) == sweep
     # Statistics of the Figure 5 / Appendix 6 and the Figure 7 networks (Fig. 7 is drawn from them).
-    assert int(counts["extract_statistics"]) == (3 + 3) * 4 * seeds
+    # One job per seed computes them all in one process.
+    assert int(counts["extract_statistics_group"]) == seeds
+    assert int(counts["extract_statistics_nohidden_group"]) == seeds
     assert int(counts["fit_posterior"]) == seeds  # the network with no hidden layer
     assert int(counts["fit_posterior_fig7"]) == seeds  # one group per seed, from the trained μ
     assert int(counts["train_network_nohidden"]) == 4 * seeds

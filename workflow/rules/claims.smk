@@ -18,7 +18,7 @@ rule tabulate_claims:
         md="results/claims.md",
     params:
         criteria=config["claims"],
-        gradient=CURVATURE["gradient"],
+        gradient=CURVATURE["fisher_gradient"],
     log:
         "results/logs/tabulate_claims.log",
     conda:

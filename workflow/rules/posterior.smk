@@ -98,8 +98,9 @@ rule compare_posterior:
     params:
         networks=[table_columns(n) for n in FIG7_NETWORKS],
         layer=POSTERIOR["layer"],
-        gradient=CURVATURE["gradient"],
+        gradient=CURVATURE["fisher_gradient"],
         scatter_points=POSTERIOR["scatter_points"],
+        scatter_seed=POSTERIOR["scatter_seed"],
     log:
         "results/logs/compare_posterior.log",
     resources:
@@ -138,9 +139,10 @@ rule analyse_nohidden:
     params:
         networks=[table_columns(n) for n in NOHIDDEN_NETWORKS],
         seeds=SEEDS,
-        gradient=CURVATURE["gradient"],
-        learning_rate=CURVATURE["learning_rate"],
+        gradient=CURVATURE["fisher_gradient"],
+        learning_rate=CURVATURE["learning_rate_form"],
         scatter_points=POSTERIOR["scatter_points"],
+        scatter_seed=POSTERIOR["scatter_seed"],
     log:
         "results/logs/analyse_nohidden.log",
     resources:

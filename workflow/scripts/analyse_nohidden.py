@@ -25,7 +25,7 @@ with log_to(snakemake.log[0]) as log:
         p.learning_rate,
         p.scatter_points,
         # The rule may set the seed of the scatter subsample; 0 otherwise.
-        scatter_seed=p.get("scatter_seed", 0),
+        scatter_seed=int(p.scatter_seed),
     )
     table = pd.DataFrame(rows)
     table.to_csv(snakemake.output.table, index=False)
