@@ -127,7 +127,7 @@ def test_statistics_ran_one_job_per_seed(tiny_run):
 
 
 FIGURES = ["fig1", "fig2", "fig3", "fig4", "fig5", "fig6", "fig7"]
-FIGURES += ["figA4_1", "figA5_1", "figA6_1", "figA6_2"]
+FIGURES += ["figA4_1", "figA5_1", "figA6_1", "figA6_2", "fig5_exact_hessian"]
 
 
 @pytest.mark.parametrize("name", FIGURES)
@@ -135,6 +135,13 @@ def test_figures_exist(tiny_run, name):
     for ext in ("pdf", "png"):
         path = tiny_run / "figures" / f"{name}.{ext}"
         assert path.is_file() and path.stat().st_size > 5000, path
+
+
+def test_exact_hessian_table_compares_both_estimates_on_every_network(tiny_run):
+    table = pd.read_csv(tiny_run / "results" / "tables" / "exact_hessian.csv")
+    per_network = table.groupby(["rho", "c_factor", "seed", "layer"])["estimate"].apply(set)
+    assert (per_network == {"empirical_fisher", "exact_hessian"}).all()
+    assert (table["n_used"] + table["n_excluded"] == table["n_synapses"]).all()
 
 
 @pytest.mark.parametrize(

@@ -125,6 +125,7 @@ TARGET_STAGES = {
     "experimental": set(),
     "curvature": {"curvature"},
     "fisher_vs_hessian": {"curvature"},
+    "fig5_exact_hessian": {"curvature"},
     "posterior_slopes": {"posterior"},
     "nohidden_slopes": {"nohidden"},
     "toy_regression": set(),

@@ -288,6 +288,11 @@ CURVATURE_FIGURES = {k: v for k, v in CURVATURE_FIGURES.items() if v["blocks"]}
 
 FIGURES = ["fig1", "fig2", "fig3", "fig4", *CURVATURE_FIGURES, "fig6", "fig7"]
 FIGURES += ["figA4_1", "figA5_1"]
+# Figure 5 with the exact Hessian (beyond the paper): only where the statistics pass
+# computes exact H_ii of layer 2.
+EXACT_HESSIAN_FIGURE = (
+    CURVATURE["exact_hessian_max_synapses"] > 0 and 2 in CURVATURE["exact_hessian_layers"]
+)
 
 TABLES = [
     "results/tables/training.csv",
@@ -310,6 +315,11 @@ TARGET_FILES = {
         *figure_files("training_history"),
     ],
     "paper_slice": ["results/tables/paper_slice.csv"],
+    "fig5_exact_hessian": (
+        ["results/tables/exact_hessian.csv", *figure_files("fig5_exact_hessian")]
+        if EXACT_HESSIAN_FIGURE
+        else []
+    ),
     "claims": ["results/claims.csv", "results/claims.md"],
     "configuration": ["results/configuration.yaml"],
 }

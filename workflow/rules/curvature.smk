@@ -84,6 +84,37 @@ rule tabulate_fisher_vs_hessian:
         "../scripts/tabulate_fisher_vs_hessian.py"
 
 
+# Figure 5 on the synapses whose exact H_ii the statistics pass computed: σ² against the
+# empirical Fisher and against the exact Hessian, and the fits of every layer and network.
+rule plot_fig5_exact_hessian:
+    input:
+        [n["path"] for n in curvature_statistics()],
+    output:
+        table=report(
+            "results/tables/exact_hessian.csv", caption="../report/table_exact_hessian.rst", category="Tables"
+        ),
+        pdf=report(
+            figure_files("fig5_exact_hessian")[0], caption="../report/fig5_exact_hessian.rst", category="Figure 5"
+        ),
+        png=report(
+            figure_files("fig5_exact_hessian")[1], caption="../report/fig5_exact_hessian.rst", category="Figure 5"
+        ),
+    params:
+        networks=curvature_statistics(),
+        figure_networks=figure_networks([1]),
+        layer=2,
+        gradient=CURVATURE["fisher_gradient"],
+    log:
+        "results/logs/plot_fig5_exact_hessian.log",
+    conda:
+        "../../envs/analysis.yaml"
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../scripts/plot_fig5_exact_hessian.py"
+
+
 for figure_name, figure in CURVATURE_FIGURES.items():
 
     rule:
@@ -108,8 +139,8 @@ for figure_name, figure in CURVATURE_FIGURES.items():
         params:
             blocks=figure["blocks"],
             networks=figure_networks(sorted({f for _, f in figure["blocks"]})),
-            gradient=CURVATURE["gradient"],
-            learning_rate=CURVATURE["learning_rate"],
+            gradient=CURVATURE["fisher_gradient"],
+            learning_rate=CURVATURE["learning_rate_form"],
             scatter_points=CURVATURE["scatter_points"],
             scatter_seed=CURVATURE["scatter_seed"],
         log:

@@ -17,7 +17,7 @@ with log_to(snakemake.log[0]) as log:
     log(table[columns].to_string(index=False))
     plot_exact_hessian(
         table,
-        [n for n in snakemake.params.networks if float(n["c_factor"]) == 1],
+        snakemake.params.figure_networks,
         layer=snakemake.params.layer,
         gradient=snakemake.params.gradient,
         pdf=snakemake.output.pdf,
