@@ -430,13 +430,13 @@ def test_cost_at_end_is_recomputed_for_older_metrics():
     ("args", "expected", "absent"),
     [
         (["--profile", "profiles/paper-slice"],
-         {"train_group_0": 1, "plot_fig2": 1, "plot_training_history": 1,
-          "tabulate_paper_slice": 1}, ["extract_statistics", "fit_posterior", "plot_fig5"]),
+         {"train_group": 1, "plot_fig2": 1, "plot_training_history": 1,
+          "tabulate_paper_slice": 1}, ["extract_statistics_group", "fit_posterior", "plot_fig5"]),
         (["--profile", "profiles/paper-slice", "--configfile", "config.yaml",
           "profiles/paper-slice/overrides.yaml", "profiles/released-code/overrides.yaml"],
-         {"train_group_0": 1, "plot_fig3": 1}, ["extract_statistics", "plot_fig7"]),
+         {"train_group": 1, "plot_fig3": 1}, ["extract_statistics_group", "plot_fig7"]),
         (["--profile", "profiles/paper-slice-fig5"],
-         {"train_group_0": 1, "extract_statistics": 4, "plot_fig5": 1, "plot_figA6_1": 1},
+         {"train_group": 1, "extract_statistics_group": 1, "plot_fig5": 1, "plot_figA6_1": 1},
          ["plot_fig2", "fit_posterior", "plot_figA6_2"]),
     ],
 )  # fmt: skip
