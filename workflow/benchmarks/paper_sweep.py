@@ -135,7 +135,7 @@ def choose_c_count(budget_s: float, epochs: int, steps: int, ms: dict[int, float
     return 2
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", required=True, help="MNIST idx files or their .gz files")
     parser.add_argument("--out", required=True, help="CSV: one row per network and epoch")
@@ -148,7 +148,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--test-every", type=int, default=5)
     parser.add_argument("--noise-streams", default="per_network", choices=["per_network", "shared"])
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     started = time.perf_counter()
     check_against_config(Path(__file__).resolve().parents[2] / "config.yaml")
     device = resolve_device(args.device)
