@@ -230,3 +230,24 @@ def test_network_keys_round_trip():
     assert parse_network_key("layer") is None
     arrays = {network_key(k, name): 0 for k in (10, 2) for name in ("meta", "rho")}
     assert networks_in(arrays | {"layer": 1, "gradient": "minibatch"}) == [2, 10]
+
+
+def test_checkpoint_name_changes_with_any_setting_and_stale_ones_go(tmp_path):
+    from efficient_synapses.artefacts import checkpoint_file, remove_other_checkpoints
+
+    identity = {"training": {"magnitude_lambda": 1e-4, "epochs": 50}, "networks": ["a", "b"]}
+    name = checkpoint_file(identity)
+    assert name == checkpoint_file(json_copy(identity))  # deterministic, key order free
+    other = checkpoint_file(identity | {"training": {"magnitude_lambda": 1e-2, "epochs": 50}})
+    assert other != name and name.startswith("checkpoint-") and name.endswith(".pt")
+    for n in (name, other):
+        (tmp_path / n).write_bytes(b"x")
+    (tmp_path / "params.pt").write_bytes(b"x")
+    assert remove_other_checkpoints(tmp_path, keep=name) == [tmp_path / other]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "params.pt"])
+
+
+def json_copy(obj):
+    import json
+
+    return json.loads(json.dumps(obj, sort_keys=False))

@@ -23,6 +23,7 @@ this module (through ``config``) in an environment without PyTorch.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -43,7 +44,7 @@ PARAMS_FILE = "params.pt"
 POSTERIOR_FILE = "posterior.pt"
 METRICS_FILE = "metrics.json"
 STATISTICS_FILE = "statistics.npz"
-CHECKPOINT_FILE = "checkpoint.pt"
+CHECKPOINT_FILE = "checkpoint.pt"  # prefix; see checkpoint_file
 
 
 class ArtefactError(ValueError):
@@ -273,6 +274,27 @@ def save_torch(obj, path: str | Path) -> Path:
     import torch
 
     return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def checkpoint_file(identity: Mapping) -> str:
+    """Name of the resume checkpoint of a job with these settings: ``checkpoint-<hash>.pt``.
+
+    ``identity`` (JSON-able: the job's ``training`` settings and its networks) is hashed
+    into the name, so a job whose settings changed since it was killed never resumes
+    the old run's checkpoint; the engine itself checks only the networks and optimiser
+    options. Use :func:`remove_other_checkpoints` to delete the stale ones.
+    """
+    text = json.dumps(identity, sort_keys=True, default=str)
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return f"{Path(CHECKPOINT_FILE).stem}-{digest}.pt"
+
+
+def remove_other_checkpoints(directory: str | Path, keep: str) -> list[Path]:
+    """Delete every checkpoint in ``directory`` but ``keep``; the paths deleted."""
+    stale = [p for p in Path(directory).glob(f"{Path(CHECKPOINT_FILE).stem}*.pt") if p.name != keep]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
 
 
 # ---------------------------------------------------------------- params.pt

@@ -20,12 +20,13 @@ import torch
 
 from . import __version__
 from .artefacts import (
-    CHECKPOINT_FILE,
     METRICS_FILE,
     PARAMS_FILE,
     POSTERIOR_FILE,
     NetworkSpec,
+    checkpoint_file,
     load_params,
+    remove_other_checkpoints,
     save_params,
     set_means,
     write_metrics,
@@ -261,9 +262,13 @@ def fit_and_write(
     the keys every fitted network shares (test accuracies, provenance, history) are added
     here. Writes ``params_file`` (μ and σ of every layer) and metrics.json into the
     network's out_dir; ``summary(metrics)`` is the end of its closing log line. The
-    checkpoint (in the first out_dir) lets a killed job resume; it is removed at the end.
+    checkpoint (in the first out_dir, named after the job's settings and networks) lets a
+    killed job resume; it is removed at the end, and so is one of other settings.
     """
-    checkpoint = setup.out_dirs[0] / CHECKPOINT_FILE
+    name = checkpoint_file({"training": setup.training, "networks": describe})
+    for stale in remove_other_checkpoints(setup.out_dirs[0], keep=name):
+        log(f"removed {stale}: the checkpoint of a run with other settings")
+    checkpoint = setup.out_dirs[0] / name
     history = train(
         model,
         objective,

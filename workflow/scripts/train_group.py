@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-from efficient_synapses.artefacts import CHECKPOINT_FILE, METRICS_FILE, PARAMS_FILE, NetworkSpec
+from efficient_synapses.artefacts import METRICS_FILE, PARAMS_FILE, NetworkSpec
 from efficient_synapses.jobs import run_training
 from efficient_synapses.logs import log_to
 
@@ -39,7 +39,7 @@ with log_to(snakemake.log[0]) as log:
         if stale != work:  # another membership or settings of this group number
             log(f"removing {stale}: a checkpoint of other members or settings")
             shutil.rmtree(stale)
-    if (work / member_dirs[0] / CHECKPOINT_FILE).exists():
+    if list((work / member_dirs[0]).glob("checkpoint*.pt")):
         log(f"a checkpoint of this group is in {work}: training resumes from it")
 
     run_training(
