@@ -453,3 +453,26 @@ def test_slice_profiles_schedule_only_what_they_need(project_root, args, expecte
     counts = dict(re.findall(r"^(\w+)\s+(\d+)$", result.stdout + result.stderr, re.M))
     assert {k: int(counts.get(k, 0)) for k in expected} == expected
     assert not [rule for rule in absent if rule in counts]
+
+
+@pytest.mark.parametrize("variant", ["methods", "released_code"])
+@pytest.mark.parametrize("noise", ["heterogeneous", "homogeneous"])
+def test_objective_step_computes_the_sigmas_once_with_the_same_loss(variant, noise):
+    # The objective computes σ_i (and their RMS) once per step and hands them on; the
+    # loss and its gradient must be those built from scratch by each part.
+    model = _model(noise, variant)
+    _set_layer_sigmas(model, [0.1, 0.2, 0.4])
+    objective = EnergyEfficientObjective(
+        [0.7], [0.5], 0.01, n_train=100, batch_size=10, dtype=torch.float64
+    )
+    x = torch.randn(10, SIZES[0], dtype=torch.float64)
+    y = torch.randint(0, SIZES[-1], (10,))
+    fast = objective(model, x, y, generator=torch.Generator().manual_seed(3)).loss.sum()
+    grads = torch.autograd.grad(fast, list(model.phi_w))
+    sigmas = model.sigmas()
+    weights = model.sample_weights(torch.Generator().manual_seed(3), sigmas=sigmas)
+    reg = objective.regularisers(model, sigmas)
+    slow = objective.loss(model(x, weights), y) + 0.1 * (reg["magnitude"] + reg["reliability"])
+    assert torch.allclose(fast, slow.sum(), rtol=1e-12)
+    for a, b in zip(grads, torch.autograd.grad(slow.sum(), list(model.phi_w)), strict=True):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-14)

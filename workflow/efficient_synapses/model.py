@@ -140,19 +140,21 @@ class StochasticMLP(nn.Module):
     def n_layers(self) -> int:
         return len(self.mu_w)
 
-    def sigmas(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def sigmas(self, own=None, own_rms=None) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """σ with which the weights are sampled, per layer as (weight σ, bias σ).
 
         Heterogeneous networks: each synapse's own σ_i = softplus(φ_i). Homogeneous
         networks: one σ per network, in the Methods variant softplus(φ_shared), in the
         released-code variant the root mean square of the network's own σ_i
-        (``own_sigma_rms``).
+        (``own_sigma_rms``). ``own`` and ``own_rms``, if given, are ``own_sigmas()`` and
+        ``own_sigma_rms()`` already computed for this step (the objective needs them
+        too; computing them twice made a released-code step 1.6 times as costly).
         """
-        own = self.own_sigmas()
+        own = self.own_sigmas() if own is None else own
         if not self.any_homogeneous:
             return own
         if self.variant == "released_code":
-            shared = self.own_sigma_rms(own)
+            shared = self.own_sigma_rms(own) if own_rms is None else own_rms
         else:
             shared = softplus(self.phi_shared)
         mask = self.homogeneous
@@ -177,7 +179,9 @@ class StochasticMLP(nn.Module):
         ``uniform=True``), differentiable with respect to every φ_i.
         """
         own = self.own_sigmas() if own is None else own
-        total = sum(sw.pow(2).flatten(1).sum(1) + sb.pow(2).sum(1) for sw, sb in own)
+        # σ·σ rather than σ.pow(2): the backward of a product is two multiplications,
+        # that of pow several elementwise passes.
+        total = sum((sw * sw).flatten(1).sum(1) + (sb * sb).sum(1) for sw, sb in own)
         return (total / self.n_synapses).sqrt()
 
     def means(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
