@@ -141,7 +141,7 @@ def test_minibatch_and_per_datapoint_squared_gradients_differ_by_cross_terms():
     data = linear_data(model, n=batch * 500, seed=3)
     loss = gaussian_performance_cost(NOISE_SD)
     objective = MeanWeightObjective(loss)
-    hook = SynapseStatistics(objective, data.inputs, data.labels)
+    hook = SynapseStatistics(objective)
     cross = torch.zeros(1, 3, dtype=torch.float64)
     for start in range(0, len(data), batch):
         idx = torch.arange(start, start + batch).unsqueeze(0)
@@ -305,3 +305,31 @@ def test_statistics_tables_from_a_small_network():
         for mode in ("minibatch", "per_datapoint"):
             hessian = stats[f"hessian_{mode}_layer{entry['layer']}"]
             assert entry[f"zero_gradient_synapses_{mode}"] == int((hessian == 0).sum())
+
+
+@pytest.mark.parametrize("variant", ["methods", "released_code"])
+def test_per_datapoint_sums_of_the_statistics_hook_match_per_datapoint_gradients(variant):
+    # The hook forms Σ_t g_t² and Σ_t |g_t| from the layer outputs' gradients (g_t = δ_t x_tᵀ);
+    # they must equal the sums of the gradients of each datapoint's cost taken alone.
+    torch.manual_seed(1)
+    model = StochasticMLP(
+        [6, 5, 4, 3], ["heterogeneous"], [0], mu_init_range=1.0, dtype=torch.float64,
+        variant=variant,
+    )  # fmt: skip
+    objective = MeanWeightObjective()
+    hook = SynapseStatistics(objective)
+    x, y = torch.randn(2, 7, 6, dtype=torch.float64), torch.randint(0, 3, (2, 7))
+    expected_sq = [torch.zeros(w.shape[1:], dtype=torch.float64) for w in model.mu_w]
+    expected_abs = [torch.zeros(w.shape[1:], dtype=torch.float64) for w in model.mu_w]
+    for batch in range(2):
+        model.zero_grad()
+        value = objective(model, x[batch], y[batch].unsqueeze(0))
+        value.loss.sum().backward()
+        hook(model, value, torch.arange(batch * 7, batch * 7 + 7).unsqueeze(0))
+        for layer, g in enumerate(per_datapoint_gradients(model, x[batch], y[batch])):
+            expected_sq[layer] += (g * g).sum(0)
+            expected_abs[layer] += g.abs().sum(0)
+    for layer in range(3):
+        torch.testing.assert_close(hook.sums["sq_per_datapoint"][layer], expected_sq[layer])
+        torch.testing.assert_close(hook.sums["abs_per_datapoint"][layer], expected_abs[layer])
+    assert hook.datapoints == 14

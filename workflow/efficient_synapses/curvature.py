@@ -82,17 +82,26 @@ class MeanWeightObjective:
     """The performance cost at w = μ (Methods: statistics "at w = μ"), for the engine.
 
     Same interface as the training objectives; the layer inputs of the last call
-    (presynaptic activity) are kept in ``activity`` for the statistics hook.
+    (presynaptic activity) are kept in ``activity`` and the layer outputs before the
+    ReLU in ``preactivation`` (their ``.grad`` is filled by the backward pass), for
+    the statistics hook.
     """
 
     def __init__(self, loss: Loss = performance_cost):
         self.loss = loss
         self.activity: list[torch.Tensor] = []
+        self.preactivation: list[torch.Tensor] = []
 
     def __call__(self, model: StochasticMLP, x, y, generator=None) -> ObjectiveValue:
         activity: list[torch.Tensor] = []
-        logits = model(x, record_activity=activity)  # weights=None: the means μ
+        preactivation: list[torch.Tensor] = []
+        # weights=None: the means μ
+        logits = model(x, record_activity=activity, record_preactivation=preactivation)
         self.activity = [a.detach() for a in activity]
+        if torch.is_grad_enabled():
+            for z in preactivation:
+                z.retain_grad()
+        self.preactivation = preactivation
         loss = self.loss(logits, y)
         return ObjectiveValue(
             loss, logits, {"performance": loss.detach()}, correct_count(logits, y)
@@ -142,12 +151,10 @@ class SynapseStatistics:
     def __init__(
         self,
         objective: MeanWeightObjective,
-        inputs: torch.Tensor,
-        targets: torch.Tensor,
         per_datapoint: bool = True,
         single_pass: int | None = None,
     ):
-        self.objective, self.inputs, self.targets = objective, inputs, targets
+        self.objective = objective
         self.per_datapoint = per_datapoint
         self.single_pass = single_pass
         self.sums: dict[str, list[torch.Tensor]] | None = None
@@ -185,14 +192,16 @@ class SynapseStatistics:
             s["input_abs"][layer] += x.abs().sum(0)
             s["input_sq"][layer] += (x * x).sum(0)
         if self.per_datapoint:
-            with torch.enable_grad():
-                grads = per_datapoint_gradients(
-                    model, self.inputs[idx], self.targets[idx], self.objective.loss
-                )
-            for layer, g in enumerate(grads):
-                g = g.double()
-                s["sq_per_datapoint"][layer] += (g * g).sum(0)
-                s["abs_per_datapoint"][layer] += g.abs().sum(0)
+            # The minibatch's cost is a sum of per-datapoint costs, so the gradient of
+            # the minibatch cost with respect to datapoint t's layer output z_t is
+            # δ_t = ∂L_t/∂z_t, and datapoint t's weight gradient is g_t = δ_t x_tᵀ
+            # (Eq. 32). Hence Σ_t g_t² = (δ²)ᵀ x² and Σ_t |g_t| = |δ|ᵀ |x|: one matrix
+            # product per layer, with no per-datapoint gradient in memory.
+            layers = zip(self.objective.activity, self.objective.preactivation, strict=True)
+            for layer, (activity, z) in enumerate(layers):
+                delta, x = z.grad[0].double(), activity[0].double()
+                s["sq_per_datapoint"][layer] += (delta * delta).T @ (x * x)
+                s["abs_per_datapoint"][layer] += delta.abs().T @ x.abs()
         self.datapoints += idx.numel()
 
     def result(self, n_train: int, batch_size: int, eta_base: float) -> dict[str, np.ndarray]:
@@ -246,13 +255,9 @@ def extract_statistics(
     hook; σ² and μ of every weight are included (``sigma_squared_layer{l}``,
     ``mu_layer{l}``). ``eta_base`` is Eq. 7's base learning rate (the Adam rate).
     """
-    device = model.mu_w[0].device
     objective = MeanWeightObjective(loss)
-    inputs, targets = data.inputs.to(device), data.labels.to(device)
     n_batches = len(data) // batch_size
-    hook = SynapseStatistics(
-        objective, inputs, targets, per_datapoint, single_pass=n_batches * batch_size
-    )
+    hook = SynapseStatistics(objective, per_datapoint, single_pass=n_batches * batch_size)
     options = TrainOptions(
         epochs=epochs,
         batch_size=batch_size,

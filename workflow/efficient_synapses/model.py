@@ -243,12 +243,16 @@ class StochasticMLP(nn.Module):
             noise.append((xw, xb))
         return noise
 
-    def forward(self, x: torch.Tensor, weights=None, record_activity=None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, weights=None, record_activity=None, record_preactivation=None
+    ) -> torch.Tensor:
         """Logits (K, B, n_out) for inputs x of shape (K, B, n_in) or (B, n_in).
 
         ``weights`` defaults to the means μ (a deterministic pass); pass
         ``sample_weights()`` for a stochastic pass. ``record_activity``, if a list,
-        receives the input to every layer (presynaptic rates, for statistics).
+        receives the input to every layer (presynaptic rates, for statistics);
+        ``record_preactivation``, if a list, every layer's output before its ReLU
+        (whose gradient, per datapoint, gives the per-datapoint weight gradients).
         """
         weights = self.means() if weights is None else weights
         if x.dim() == 2:
@@ -258,6 +262,8 @@ class StochasticMLP(nn.Module):
             if record_activity is not None:
                 record_activity.append(h)
             h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+            if record_preactivation is not None:
+                record_preactivation.append(h)
             if self._relu_after(layer, len(weights)):
                 h = F.relu(h)
         return h
