@@ -99,7 +99,10 @@ def test_every_stage_lists_its_networks_once(config):
     networks = training_networks(config)
     keys = [tuple(sorted(n.items())) for n in networks]
     assert len(keys) == len(set(keys))
-    assert networks[: len(sweep_networks(config))] == sweep_networks(config)
+    # the networks whose statistics and fits follow come first, then the sweep
+    sweep = sweep_networks(config)
+    assert [n for n in networks if n in sweep] == sweep
+    assert networks[-1] == sweep[-1] and networks[0] not in sweep
     grouped = dict(config, training=dict(config["training"], group_size=7))
     groups = training_groups(grouped)
     assert [n for g in groups for n in g] == networks and max(map(len, groups)) == 7

@@ -204,16 +204,18 @@ def nohidden_networks(config: dict, seeds=None) -> list[dict]:
 def training_networks(config: dict) -> list[dict[str, str]]:
     """Wildcards of every network of the paper's architecture that the workflow trains.
 
-    The Figure 2/3 sweep first, then those of Figures 5, 7 and Appendix 6 not already in
-    it; no network twice. Only the stages the selected ``targets`` need.
+    The networks of Figures 5, 7 and Appendix 6 first, then those of the Figure 2/3
+    sweep not already among them; no network twice. Only the stages the selected
+    ``targets`` need. Statistics passes and posterior fits follow the first ones, so
+    with groups in this order they run while the sweep is still training.
     """
     seen, out = set(), []
-    extra = []
+    first = []
     if needs_stage(config, "curvature"):
-        extra += [n["wildcards"] for n in curvature_networks(config)]
+        first += [n["wildcards"] for n in curvature_networks(config)]
     if needs_stage(config, "posterior"):
-        extra += [n["wildcards"] for n in posterior_networks(config)]
-    for wildcards in sweep_networks(config) + extra:
+        first += [n["wildcards"] for n in posterior_networks(config)]
+    for wildcards in first + sweep_networks(config):
         key = tuple(sorted(wildcards.items()))
         if key not in seen:
             seen.add(key)

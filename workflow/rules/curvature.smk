@@ -35,6 +35,9 @@ for job_name, job in STATISTICS_JOBS.items():
         benchmark:
             f"results/benchmarks/{job_name}/seed{{seed}}.tsv"
         threads: 1
+        # Ahead of the sweep's remaining training groups once its networks are trained
+        # (they are grouped first), so that it does not run alone at the end.
+        priority: 10
         resources:
             mem_mb=lambda wildcards, attempt: 4000 * attempt,
             runtime=statistics_runtime_of(job),

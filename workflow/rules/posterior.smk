@@ -74,6 +74,8 @@ rule fit_posterior_fig7:
     benchmark:
         "results/benchmarks/fit_posterior_fig7/seed{seed}.tsv"
     threads: 1
+    # Ahead of the sweep's remaining training groups (see extract_statistics_group).
+    priority: 10
     resources:
         mem_mb=4000,
         runtime=lambda wildcards, attempt: 240 * attempt,
