@@ -23,6 +23,7 @@ from efficient_synapses.curvature import (
     minibatch_cross_terms,
     network_hessian_diagonal,
     per_datapoint_gradients,
+    relu_network_hessian_diagonal,
 )
 from efficient_synapses.curvature_analysis import curvature_rows, fisher_vs_hessian_rows
 from efficient_synapses.data import Dataset
@@ -90,6 +91,32 @@ def test_exact_hessian_diagonal_matches_full_autograd_hessian(sizes):
         indices = np.arange(point.numel())
         ours = network_hessian_diagonal(model, x, y, layer, indices, chunk_size=7, tangent_batch=5)
         np.testing.assert_allclose(ours, full.diagonal().numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("variant", ["methods", "released_code"])
+@pytest.mark.parametrize("sizes", [[5, 4, 3], [4, 3, 3, 2], [6, 5, 4, 3, 3]])
+def test_closed_form_hessian_diagonal_matches_full_autograd_hessian(sizes, variant):
+    """The closed-form diagonal (piecewise-linear network, Gauss-Newton term) is the exact one."""
+    torch.manual_seed(2)
+    model = StochasticMLP(
+        sizes, ["heterogeneous"], [5], mu_init_range=1.0, dtype=torch.float64, variant=variant
+    )
+    x = torch.randn(40, sizes[0], dtype=torch.float64)
+    y = torch.randint(0, sizes[-1], (40,))
+    for layer in range(1, len(sizes)):
+        means = [(w.detach(), b.detach()) for w, b in model.means()]
+
+        def cost(weight, layer=layer, means=means):
+            weights = list(means)
+            weights[layer - 1] = (weight, means[layer - 1][1])
+            return performance_cost(model(x, weights), y.unsqueeze(0)).sum()
+
+        point = means[layer - 1][0]
+        full = torch.autograd.functional.hessian(cost, point).reshape(point.numel(), -1)
+        ours = relu_network_hessian_diagonal(model, x, y, layer, chunk_size=9)
+        assert ours.shape == tuple(point.shape[1:])
+        np.testing.assert_allclose(ours.ravel(), full.diagonal().numpy(), rtol=1e-9, atol=1e-12)
+        assert (ours > 0).any()
 
 
 def test_hessian_diagonal_of_a_known_quadratic():
