@@ -143,3 +143,11 @@ def test_performance_cost_is_summed_cross_entropy():
     logits = torch.zeros(1, 4, 10)
     labels = torch.zeros(1, 4, dtype=torch.long)
     assert performance_cost(logits, labels).item() == pytest.approx(4 * math.log(10))
+
+
+def test_softplus_is_accurate_to_a_few_ulps_over_the_whole_range():
+    # σ = softplus(φ) down to σ ~ 1e-13 (φ = -30), where 1 + e^φ rounds to 1 in float32
+    phi = torch.linspace(-30.0, 30.0, 200_001)
+    reference = F.softplus(phi.double(), threshold=100.0)
+    ours = softplus(phi).double()
+    assert ((ours - reference) / reference).abs().max() < 4 * torch.finfo(torch.float32).eps
