@@ -68,9 +68,24 @@ def tidy_log_axes(ax, short_decades: float = 1.5, plain: str = "never") -> None:
         axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=8))
         if plain == "always" or (plain == "short" and short):
             axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        elif short:
+            # every major tick labelled (LogFormatterSciNotation leaves some out)
+            axis.set_major_formatter(FuncFormatter(lambda v, _: _power_of_ten_label(v)))
         else:
-            axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=not short))
+            axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=True))
         axis.set_minor_formatter(NullFormatter())
+
+
+def _power_of_ten_label(value: float) -> str:
+    """'$10^{-1}$' or '$2\\times10^{-1}$' for a positive tick value."""
+    if not value > 0:
+        return ""
+    exponent = int(np.floor(np.log10(value) + 1e-9))
+    mantissa = value / 10.0**exponent
+    if abs(mantissa - round(mantissa)) < 1e-6:
+        mantissa = round(mantissa)
+    prefix = "" if mantissa == 1 else f"{mantissa:g}\\times"
+    return f"${prefix}10^{{{exponent}}}$"
 
 
 def mean_sd_text(values, digits: int = 2) -> str:

@@ -137,10 +137,12 @@ def plot_fig2(table: pd.DataFrame, pdf, png) -> None:
         if j == 0:
             ax_acc.set_ylabel("test accuracy (sampled weights)")
             ax_sig.set_ylabel("RMS synaptic σ")
-            ax_acc.legend(frameon=False, loc="lower left")
+    # Below the panels: inside one, the legend hides the networks at chance level.
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
     axes[0, 0].text(-0.45, 1.08, "a", transform=axes[0, 0].transAxes, weight="bold", size=10)
     axes[1, 0].text(-0.45, 1.08, "b", transform=axes[1, 0].transAxes, weight="bold", size=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     save_figure(fig, pdf, png)
 
 
