@@ -159,6 +159,12 @@ def group_members(wildcards):
     return TRAINING_GROUPS[int(wildcards.group)]
 
 
+def group_priority(wildcards):
+    """Groups in their order: the first hold the networks whose statistics passes and
+    posterior fits follow (training_networks), which then run beside the later groups."""
+    return -int(wildcards.group)
+
+
 def network_group_dir(wildcards):
     """The group directory holding this network; for a network of no group, a path
     no rule makes, so that train_network trains it alone."""

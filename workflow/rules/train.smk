@@ -57,6 +57,7 @@ if TRAINING_GROUPS:
         benchmark:
             "results/benchmarks/train_group/group{group}.tsv"
         threads: 1
+        priority: group_priority
         resources:
             mem_mb=lambda wildcards, attempt: training_mem_mb(len(group_members(wildcards)), attempt),
             runtime=lambda wildcards, threads, attempt: training_runtime(
