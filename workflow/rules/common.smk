@@ -187,18 +187,17 @@ def networks_per_seed(*network_lists):
 
 
 # Wall-time estimate of a statistics job (resources.runtime, minutes). Per network, from
-# the quick preset's statistics jobs on a CPU core (8,000 images; about 14 s each):
-# 0.8 ms per image in the first epoch (per-datapoint gradients), 0.08 ms per image in
-# each further epoch (minibatch gradients only), 4 µs per synapse, example and layer of
-# the exact-Hessian subset, 10 s to load the network; x2, plus 10 minutes per job. Used
-# on a GPU too (not measured there; the per-datapoint pass should be faster).
+# the quick preset's statistics jobs on a CPU core (8,000 images, 2 epochs; about 1.7 s
+# each): 0.1 ms per image and epoch (minibatch and per-datapoint gradients from one
+# backward pass), 20 µs per example and layer for the closed-form exact-Hessian diagonal,
+# 10 s to load and save the network; x2, plus 10 minutes per job. Used on a GPU too (not
+# measured there).
 def statistics_runtime(members, training, curvature, attempt):
     n_train = training["train_subset"] or 60000
     examples = min(curvature["exact_hessian_examples"] or n_train, n_train)
     per_network = (
-        n_train * (0.8e-3 + 0.08e-3 * (curvature["statistics_epochs"] - 1))
-        + 4e-6 * curvature["exact_hessian_max_synapses"] * examples
-        * len(curvature["exact_hessian_layers"])
+        n_train * 0.1e-3 * curvature["statistics_epochs"]
+        + 20e-6 * examples * len(curvature["exact_hessian_layers"])
         + 10
     )
     return (math.ceil(2 * members * per_network / 60) + 10) * attempt
