@@ -52,12 +52,14 @@ def _log1p(e: torch.Tensor) -> torch.Tensor:
     """log(1 + e) for 0 ≤ e ≤ 1, accurate to a few ulps (Goldberg 1991, Theorem 4).
 
     With u = fl(1 + e), log(u) · e / (u - 1) cancels the rounding of 1 + e; where
-    u = 1, e is below half an ulp of 1 and log(1 + e) = e. torch.log1p is not
-    vectorised on the CPU: this is twice as fast over a network's synapses.
+    u = 1, e is below half an ulp of 1 and log(1 + e) = e: there log(u)/(u - 1) is 0/0,
+    replaced by its limit 1 (a NaN e stays NaN). torch.log1p is not vectorised on the
+    CPU: this is several times as fast over a network's synapses. In place on its own
+    intermediates (called inside an autograd Function's forward only).
     """
     u = 1.0 + e
-    d = u - 1.0
-    return torch.where(d == 0, e, torch.log(u) * (e / d))
+    ratio = torch.log(u).div_(u - 1.0)
+    return ratio.nan_to_num_(nan=1.0, posinf=1.0, neginf=1.0).mul_(e)
 
 
 def softplus(phi: torch.Tensor) -> torch.Tensor:
