@@ -143,7 +143,7 @@ def test_dry_run_of_paper_config_schedules_full_sweep(project_root, config):
     assert int(counts["extract_statistics_nohidden_group"]) == seeds
     assert int(counts["fit_posterior"]) == seeds  # the network with no hidden layer
     assert int(counts["fit_posterior_fig7"]) == seeds  # one group per seed, from the trained μ
-    assert int(counts["train_network_nohidden"]) == 4 * seeds
+    assert int(counts["train_nohidden_group"]) == seeds  # its 4 networks (one per ρ) together
 
 
 def test_bad_config_stops_the_workflow_with_the_key_named(project_root, tmp_path):

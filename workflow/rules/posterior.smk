@@ -5,7 +5,7 @@
 #
 #   train_network / train_group (Fig. 7 networks) ─┬► extract_statistics_group (curvature.smk) ─┬► compare_posterior ► plot_fig7
 #                                                  └► fit_posterior_fig7 (one group/seed) ───────┘
-#   train_network_nohidden ► extract_statistics_nohidden_group (curvature.smk) ┬► analyse_nohidden ► plot_figA5_1
+#   train_nohidden_group (one per seed) ► extract_statistics_nohidden_group (curvature.smk) ┬► analyse_nohidden ► plot_figA5_1
 #   fit_posterior (nohidden) ──────────────────────────────────────────────────┘
 #   fit_toy_regression ► plot_figA4_1;   trained networks ► tabulate_bound
 #
@@ -24,6 +24,8 @@ FIG7_POSTERIOR_DIR = "results/posterior/fig7/seed{seed}/rho{rho}/c{c}"
 POSTERIOR_FIT = {key: POSTERIOR[key] for key in ("prior", "gaussian_prior_sd")}
 # Every seed has the same Fig. 7 networks (ρ, c), in the order of FIG7_NETWORKS.
 FIG7_PER_SEED = [n["wildcards"] for n in FIG7_NETWORKS if n["seed"] == SEEDS[0]]
+# Every seed has the same networks with no hidden layer (noise, ρ, c).
+NOHIDDEN_PER_SEED = networks_per_seed(NOHIDDEN_NETWORKS)
 
 
 rule fit_posterior:
@@ -114,16 +116,31 @@ rule compare_posterior:
         "../scripts/compare_posterior.py"
 
 
-use rule train_network as train_network_nohidden with:
-    output:
-        params=f"{NOHIDDEN_TRAIN_DIR}/params.pt",
-        metrics=f"{NOHIDDEN_TRAIN_DIR}/metrics.json",
-    params:
-        training=TRAINING_PARAMS | {"layer_sizes": ARCHITECTURES["nohidden"]},
-    log:
-        "results/logs/train_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.log",
-    benchmark:
-        "results/benchmarks/train_nohidden/{noise}/rho{rho}/c{c}/seed{seed}.tsv"
+# The networks with no hidden layer of one seed (one per ρ), trained together in one
+# process: each trains in seconds, so separate jobs would mostly pay start-up.
+if NOHIDDEN_PER_SEED:
+
+    rule train_nohidden_group:
+        input:
+            mnist=rules.download_mnist.output,
+        output:
+            params=per_seed_paths(f"{NOHIDDEN_TRAIN_DIR}/params.pt", NOHIDDEN_PER_SEED),
+            metrics=per_seed_paths(f"{NOHIDDEN_TRAIN_DIR}/metrics.json", NOHIDDEN_PER_SEED),
+        params:
+            training=TRAINING_PARAMS | {"layer_sizes": ARCHITECTURES["nohidden"]},
+            members=lambda wildcards: [m | {"seed": wildcards.seed} for m in NOHIDDEN_PER_SEED],
+        log:
+            "results/logs/train_nohidden_group/seed{seed}.log",
+        benchmark:
+            "results/benchmarks/train_nohidden_group/seed{seed}.tsv"
+        threads: 1
+        resources:
+            mem_mb=lambda wildcards, attempt: training_mem_mb(len(NOHIDDEN_PER_SEED), attempt),
+            runtime=lambda wildcards, attempt: 60 * attempt,
+        conda:
+            "../../envs/pytorch.yaml"
+        script:
+            "../scripts/train_network.py"
 
 
 rule analyse_nohidden:

@@ -1,4 +1,5 @@
-"""Train one network of the sweep and write its parameters and metrics."""
+"""Train one network of the sweep, or the networks listed in params.members together
+(vectorised, one process), and write each one's parameters and metrics."""
 
 import sys
 from pathlib import Path
@@ -10,11 +11,14 @@ from efficient_synapses.jobs import run_training
 from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]) as log:
+    members = snakemake.params.get("members") or [dict(snakemake.wildcards.items())]
+    metrics = snakemake.output.metrics
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
     run_training(
-        [NetworkSpec.from_wildcards(snakemake.wildcards)],
+        [NetworkSpec.from_wildcards(m) for m in members],
         snakemake.params.training,
         mnist_dir=Path(snakemake.input.mnist[0]).parent,
-        out_dirs=[Path(snakemake.output.metrics).parent],
+        out_dirs=[Path(path).parent for path in metrics],  # in the order of members
         log=log,
         threads=snakemake.threads,
     )
