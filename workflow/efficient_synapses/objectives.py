@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .costs import entropic_cost_per_synapse
 from .model import StochasticMLP
 
 
@@ -176,6 +175,107 @@ def expected_neg_log_prior(
     raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
 
 
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+class _VariationalRegularisers(torch.autograd.Function):
+    """Per-network sums of E_Q[-log P(w_i)] (Eq. 38-39) and C_VI;i (Eq. 41), fused.
+
+    For one stacked (K, ...) tensor of means μ and one of standard deviations σ, returns
+    (Σ_i E_Q[-log P(w_i)], Σ_i -½ ln(2πe σ_i²)), each (K,), the same values, operation
+    for operation, as ``expected_neg_log_prior`` and ``entropic_cost_per_synapse``
+    summed per network. Autograd through those elementwise chains (division, square,
+    exp, erf, log, each with its own backward node and temporaries) made a K = 12
+    variational step on one CPU thread about 1.4 times as costly as an energy-objective
+    step; here the backward is the closed form, a few passes over the synapses:
+
+        laplace, scale b:  ∂E|w|/∂μ = erf(z/√2),  ∂E|w|/∂σ = √(2/π) e^(-z²/2),  z = μ/σ;
+        gaussian, sd s_p:  ∂/∂μ = μ/s_p²,  ∂/∂σ = σ/s_p²;
+        entropy:           ∂(-½ ln(2πe σ²))/∂σ = -1/σ.
+
+    First derivatives only (``once_differentiable``): the saved e^(-z²/2) and erf(z/√2)
+    are not themselves differentiable, and no caller takes a second derivative of the
+    ELBO.
+    """
+
+    @staticmethod
+    def forward(mu, sigma, prior: str, prior_scale: float):
+        # In-place on temporaries of our own: each fresh (K, n) buffer is a page-faulting
+        # allocation on the CPU. The expressions and their order of rounding are those
+        # of expected_abs / expected_neg_log_prior, so the values are the same.
+        if prior == "laplace":
+            z = mu / sigma
+            gauss = torch.exp(-0.5 * z * z)  # e^(-z²/2), kept for ∂/∂σ
+            erf = z.div_(math.sqrt(2.0)).erf_()  # erf(z/√2), kept for ∂/∂μ
+            value = (sigma * _SQRT_2_OVER_PI).mul_(gauss).add_(mu * erf)
+            value.div_(prior_scale).add_(math.log(2.0 * prior_scale))
+        elif prior == "gaussian":
+            gauss = erf = None
+            value = (mu * mu).add_(sigma * sigma).div_(2.0 * prior_scale**2)
+            value.add_(0.5 * math.log(2.0 * math.pi * prior_scale**2))
+        else:
+            raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
+        neg_log_prior = value.flatten(1).sum(1)
+        # Σ_i -½ ln(2πe σ_i²): the factor -½ (exact in binary) after the sum saves a pass.
+        entropic = (sigma * sigma).mul_(2 * math.pi * math.e).log_().flatten(1).sum(1)
+        return neg_log_prior, entropic.mul_(-0.5), gauss, erf
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        mu, sigma, prior, prior_scale = inputs
+        _, _, gauss, erf = output
+        ctx.prior, ctx.prior_scale = prior, prior_scale
+        if prior == "laplace":
+            ctx.save_for_backward(sigma, gauss, erf)
+        else:
+            ctx.save_for_backward(mu, sigma)
+        ctx.mark_non_differentiable(*(t for t in (gauss, erf) if t is not None))
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_prior, grad_entropic, _gauss, _erf):
+        # grad_* are per network (K,): broadcast them over the network's synapses.
+        shape = (-1,) + (1,) * (ctx.saved_tensors[0].dim() - 1)
+        grad_prior = grad_prior.reshape(shape)
+        grad_entropic = grad_entropic.reshape(shape)
+        need_mu, need_sigma = ctx.needs_input_grad[:2]
+        grad_mu = grad_sigma = None
+        if ctx.prior == "laplace":
+            sigma, gauss, erf = ctx.saved_tensors
+            scaled = grad_prior / ctx.prior_scale  # ∂(ln 2b + E|w|/b) = ∂E|w| / b
+            if need_mu:
+                grad_mu = erf * scaled
+            if need_sigma:
+                grad_sigma = gauss * (scaled * _SQRT_2_OVER_PI)
+        else:
+            mu, sigma = ctx.saved_tensors
+            scaled = grad_prior / ctx.prior_scale**2
+            if need_mu:
+                grad_mu = mu * scaled
+            if need_sigma:
+                grad_sigma = sigma * scaled
+        if need_sigma:
+            grad_sigma.addcdiv_(-grad_entropic.expand_as(sigma), sigma)  # -1/σ of C_VI;i
+        return grad_mu, grad_sigma, None, None
+
+
+def variational_regularisers(
+    mu: torch.Tensor, sigma: torch.Tensor, prior: str, prior_scale: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Σ_i E_Q[-log P(w_i)] (Eq. 38-39), Σ_i C_VI;i = -Σ_i ½ ln(2πe σ_i²) (Eq. 41)).
+
+    Sums over every dimension but the first (the K stacked networks), for Q(w_i) =
+    N(μ_i, σ_i²); each (K,). The values of ``expected_neg_log_prior`` and
+    ``entropic_cost_per_synapse`` summed per network, with a closed-form backward.
+    """
+    if prior not in PRIORS:
+        raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
+    neg_log_prior, entropic, _, _ = _VariationalRegularisers.apply(
+        mu, sigma, prior, float(prior_scale)
+    )
+    return neg_log_prior, entropic
+
+
 class VariationalObjective:
     """Negative ELBO (Eq. 33, 36) for Bayes by backprop (Blundell et al. 2015).
 
@@ -213,12 +313,15 @@ class VariationalObjective:
         """Per-dataset E_Q[-log P(w)] and entropy H[Q], each (K,)."""
         means = [t for pair in model.means() for t in pair]
         sds = [t for pair in sigmas for t in pair]
-        prior = per_network_sum(
-            expected_neg_log_prior(m, s, self.prior, self.prior_scale)
+        # One fused pass per tensor, with the closed-form gradients (see
+        # _VariationalRegularisers); the sums over tensors in the same order as before.
+        terms = [
+            variational_regularisers(m, s, self.prior, self.prior_scale)
             for m, s in zip(means, sds, strict=True)
-        )
+        ]
+        prior = sum(p for p, _ in terms)
         # H[Q] = Σ ½ ln(2πe σ²) = -C_VI (Eq. 41)
-        entropy = -per_network_sum(entropic_cost_per_synapse(s) for s in sds)
+        entropy = -sum(c for _, c in terms)
         return {"neg_log_prior": prior, "entropy": entropy}
 
     def __call__(self, model: StochasticMLP, x, y, generator=None) -> ObjectiveValue:
