@@ -81,6 +81,8 @@ if TRAINING_GROUPS:
         log:
             "results/logs/link_group_network/{noise}/rho{rho}/c{c}/seed{seed}.log",
         localrule: True
+        # At once: a statistics pass or fit waits for its networks' links, not only their group.
+        priority: 20
         resources:
             mem_mb=100,
             runtime=1,
