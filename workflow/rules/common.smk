@@ -160,12 +160,12 @@ def group_members(wildcards):
 
 
 def group_priority(wildcards):
-    """Groups in their order, in (1, 2]: the first hold the networks whose statistics
-    passes and posterior fits follow (training_networks; those jobs have priority 10), so
-    these run beside the later groups; every group goes before the short jobs (priority
-    0), which then fill the cores at the end instead of leaving one idle beside the last
-    group."""
-    return 1 + (len(TRAINING_GROUPS) - int(wildcards.group)) / len(TRAINING_GROUPS)
+    """Groups in their order (priority 0, -1, ...): the first hold the networks whose
+    statistics passes and posterior fits follow (training_networks; those jobs have
+    priority 10), which then run beside the later groups. The short jobs (priority 0)
+    go first: some of them form chains (Appendix 5: training, statistics, analysis,
+    figure) that would otherwise lengthen the end of the run."""
+    return -int(wildcards.group)
 
 
 def network_group_dir(wildcards):
