@@ -111,6 +111,7 @@ rule plot_fig5_exact_hessian:
         "results/logs/plot_fig5_exact_hessian.log",
     conda:
         "../../envs/analysis.yaml"
+    priority: -100  # as the other Figure 5 plots
     resources:
         mem_mb=2000,
         runtime=10,
@@ -150,6 +151,9 @@ for figure_name, figure in CURVATURE_FIGURES.items():
             f"results/logs/plot_{figure_name}.log",
         conda:
             "../../envs/analysis.yaml"
+        # After the training groups (priority 0, -1, ...): these 10-20 s scatter figures
+        # then fill the cores beside the last group instead of delaying it.
+        priority: -100
         resources:
             mem_mb=2000,
             runtime=10,
