@@ -106,11 +106,11 @@ def test_mixed_group_costs_match_networks_alone():
     specs = [("heterogeneous", 0.3, 0.5, 1), ("homogeneous", 2.0, 2.0, 2)]
     group = StochasticMLP([8, 4, 3], [s[0] for s in specs], [s[3] for s in specs], sigma_init=0.05)
     objective = EnergyEfficientObjective([s[1] for s in specs], [s[2] for s in specs], 0.01, 50, 5)
-    reg = objective.regularisers(group, group.sigmas())
+    reg = objective.regularisers(group, group.sigma_parts())
     for k, (noise, c, rho, seed) in enumerate(specs):
         single = StochasticMLP([8, 4, 3], [noise], [seed], sigma_init=0.05)
         single_obj = EnergyEfficientObjective([c], [rho], 0.01, 50, 5)
-        single_reg = single_obj.regularisers(single, single.sigmas())
+        single_reg = single_obj.regularisers(single, single.sigma_parts())
         for name in ("magnitude", "reliability"):
             assert reg[name][k].item() == pytest.approx(single_reg[name][0].item(), rel=1e-5)
 

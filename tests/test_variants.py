@@ -86,7 +86,7 @@ def _reliability(model, c, rho):
     objective = EnergyEfficientObjective(
         [c], [rho], 0.0, n_train=100, batch_size=10, dtype=torch.float64
     )
-    return objective.regularisers(model, model.sigmas())["reliability"].item()
+    return objective.regularisers(model, model.sigma_parts())["reliability"].item()
 
 
 def test_released_code_homogeneous_pays_own_and_shared_cost():
@@ -160,7 +160,7 @@ def test_released_code_overlay_sets_learning_rate_lambda_and_variant(project_roo
         [1.0], [2.0], training["magnitude_lambda"], 100, 10, dtype=torch.float64
     )
     total = sum(t.abs().sum().item() for pair in model.means() for t in pair)
-    magnitude = objective.regularisers(model, model.sigmas())["magnitude"].item()
+    magnitude = objective.regularisers(model, model.sigma_parts())["magnitude"].item()
     assert magnitude == pytest.approx(0.01 * total, rel=1e-12)
 
 
@@ -469,9 +469,8 @@ def test_objective_step_computes_the_sigmas_once_with_the_same_loss(variant, noi
     y = torch.randint(0, SIZES[-1], (10,))
     fast = objective(model, x, y, generator=torch.Generator().manual_seed(3)).loss.sum()
     grads = torch.autograd.grad(fast, list(model.phi_w))
-    sigmas = model.sigmas()
-    weights = model.sample_weights(torch.Generator().manual_seed(3), sigmas=sigmas)
-    reg = objective.regularisers(model, sigmas)
+    weights = model.sample_weights(torch.Generator().manual_seed(3), sigmas=model.sigmas())
+    reg = objective.regularisers(model, model.sigma_parts())  # σ computed a second time
     slow = objective.loss(model(x, weights), y) + 0.1 * (reg["magnitude"] + reg["reliability"])
     assert torch.allclose(fast, slow.sum(), rtol=1e-12)
     for a, b in zip(grads, torch.autograd.grad(slow.sum(), list(model.phi_w)), strict=True):

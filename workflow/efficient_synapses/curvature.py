@@ -443,7 +443,7 @@ def relu_network_hessian_diagonal(
             root = p.sqrt()
             g = torch.diag_embed(root) - p.unsqueeze(2) * root.unsqueeze(1)  # F, (n, C, C)
             for l in range(n_layers - 1, index - 1, -1):  # noqa: E741
-                if model._relu_after(l, n_layers):
+                if model.relu_after(l, n_layers):
                     g = g * (preactivation[l][0] > 0).unsqueeze(2)
                 if l > index:
                     g = torch.matmul(weights[l].T, g)  # (n, in_l, C): back to layer l's input

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -77,6 +78,18 @@ def inverse_softplus(sigma):
         s = sigma.double()
         return s + torch.log(-torch.expm1(-s))
     return sigma + math.log(-math.expm1(-sigma))
+
+
+class SigmaParts(NamedTuple):
+    """The σ of one step. ``sampled``: per layer (weight σ, bias σ), the σ the weights
+    are sampled with; ``own``: each synapse's own σ_i = softplus(φ_i), the same tensors
+    as ``sampled`` where no network is homogeneous; ``own_rms``: (K,) root mean square
+    of the own σ_i, only in the released-code variant with homogeneous networks (their
+    shared σ), else None."""
+
+    sampled: list[tuple[torch.Tensor, torch.Tensor]]
+    own: list[tuple[torch.Tensor, torch.Tensor]]
+    own_rms: torch.Tensor | None
 
 
 class StochasticMLP(nn.Module):
@@ -155,30 +168,33 @@ class StochasticMLP(nn.Module):
     def n_layers(self) -> int:
         return len(self.mu_w)
 
-    def sigmas(self, own=None, own_rms=None) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """σ with which the weights are sampled, per layer as (weight σ, bias σ).
+    def sigma_parts(self) -> SigmaParts:
+        """Every σ of one step, each computed once (see :class:`SigmaParts`).
 
-        Heterogeneous networks: each synapse's own σ_i = softplus(φ_i). Homogeneous
-        networks: one σ per network, in the Methods variant softplus(φ_shared), in the
-        released-code variant the root mean square of the network's own σ_i
-        (``own_sigma_rms``). ``own`` and ``own_rms``, if given, are ``own_sigmas()`` and
-        ``own_sigma_rms()`` already computed for this step (the objective needs them
-        too; computing them twice made a released-code step 1.6 times as costly).
+        Heterogeneous networks sample with each synapse's own σ_i = softplus(φ_i).
+        Homogeneous networks sample with one σ per network: in the Methods variant
+        softplus(φ_shared), in the released-code variant the root mean square of the
+        network's own σ_i (``own_sigma_rms``), which its cost needs too.
         """
-        own = self.own_sigmas() if own is None else own
+        own = self.own_sigmas()
         if not self.any_homogeneous:
-            return own
+            return SigmaParts(sampled=own, own=own, own_rms=None)
+        own_rms = None
         if self.variant == "released_code":
-            shared = self.own_sigma_rms(own) if own_rms is None else own_rms
+            own_rms = shared = self.own_sigma_rms(own)
         else:
             shared = softplus(self.phi_shared)
         mask = self.homogeneous
-        out = []
+        sampled = []
         for sw, sb in own:
             sw = torch.where(mask[:, None, None], shared[:, None, None].expand_as(sw), sw)
             sb = torch.where(mask[:, None], shared[:, None].expand_as(sb), sb)
-            out.append((sw, sb))
-        return out
+            sampled.append((sw, sb))
+        return SigmaParts(sampled=sampled, own=own, own_rms=own_rms)
+
+    def sigmas(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """σ with which the weights are sampled, per layer as (weight σ, bias σ)."""
+        return self.sigma_parts().sampled
 
     def own_sigmas(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """Each synapse's own σ_i = softplus(φ_i) per layer, whatever the noise setting."""
@@ -279,11 +295,11 @@ class StochasticMLP(nn.Module):
             h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
             if record_preactivation is not None:
                 record_preactivation.append(h)
-            if self._relu_after(layer, len(weights)):
+            if self.relu_after(layer, len(weights)):
                 h = F.relu(h)
         return h
 
-    def _relu_after(self, layer: int, n_layers: int) -> bool:
+    def relu_after(self, layer: int, n_layers: int) -> bool:
         """Methods: ReLU after every hidden layer. Released code: after every layer but
         the first, the output layer included (its logits then pass through a ReLU
         before the softmax)."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from .model import StochasticMLP
+from .model import SigmaParts, StochasticMLP
 
 
 @dataclass
@@ -91,30 +91,26 @@ class EnergyEfficientObjective:
         self.dataset_weight = batch_size / n_train  # B/N
         self.loss = loss
 
-    def regularisers(
-        self, model: StochasticMLP, sigmas, own=None, own_rms=None
-    ) -> dict[str, torch.Tensor]:
-        """Per-dataset magnitude and reliability costs, each (K,).
+    def regularisers(self, model: StochasticMLP, parts: SigmaParts) -> dict[str, torch.Tensor]:
+        """Per-dataset magnitude and reliability costs, each (K,), from the step's σ
+        (``model.sigma_parts()``).
 
-        Methods variant: c Σ_i σ_i^-ρ (Eq. 4) over the σ the weights are sampled with
-        (``sigmas``), so a homogeneous network pays N c σ^-ρ. Released-code variant: every
-        synapse pays for its own σ_i, c Σ_i σ_i^-ρ, and a homogeneous network pays in
-        addition N c σ_rms^-ρ for the shared σ_rms it is sampled with (sims-fig2and3.py,
+        Methods variant: c Σ_i σ_i^-ρ (Eq. 4) over the σ the weights are sampled with,
+        so a homogeneous network pays N c σ^-ρ. Released-code variant: every synapse pays
+        for its own σ_i, c Σ_i σ_i^-ρ, and a homogeneous network pays in addition
+        N c σ_rms^-ρ for the shared σ_rms it is sampled with (sims-fig2and3.py,
         ``uniform=True``); at the optimum all σ_i are equal, so it effectively pays 2c.
-        ``own`` and ``own_rms``: the model's ``own_sigmas()`` and ``own_sigma_rms()`` if
-        already computed this step.
         """
         mus = [t for pair in model.means() for t in pair]
         magnitude = self.magnitude_lambda * per_network_sum(m.abs() for m in mus)
         if model.variant == "released_code":
-            own = model.own_sigmas() if own is None else own
-            reliability = self.c * self._sum_sigma_power(own)
-            if model.any_homogeneous:
-                rms = model.own_sigma_rms(own) if own_rms is None else own_rms
-                shared = model.n_synapses * torch.exp(-self.rho * torch.log(rms))
-                reliability = reliability + self.c * model.homogeneous.to(rms.dtype) * shared
+            reliability = self.c * self._sum_sigma_power(parts.own)
+            if parts.own_rms is not None:
+                shared = model.n_synapses * torch.exp(-self.rho * torch.log(parts.own_rms))
+                homogeneous = model.homogeneous.to(shared.dtype)
+                reliability = reliability + self.c * homogeneous * shared
         else:
-            reliability = self.c * self._sum_sigma_power(sigmas)
+            reliability = self.c * self._sum_sigma_power(parts.sampled)
         return {"magnitude": magnitude, "reliability": reliability}
 
     def _sum_sigma_power(self, sigmas) -> torch.Tensor:
@@ -129,17 +125,12 @@ class EnergyEfficientObjective:
         )
 
     def __call__(self, model: StochasticMLP, x, y, generator=None) -> ObjectiveValue:
-        # Each synapse's own σ_i (and, in the released-code variant, their RMS) once per
-        # step: both the sampling σ and the reliability cost are built from them.
-        own = model.own_sigmas()
-        own_rms = None
-        if model.variant == "released_code" and model.any_homogeneous:
-            own_rms = model.own_sigma_rms(own)
-        sigmas = model.sigmas(own, own_rms)
-        weights = model.sample_weights(generator, sigmas=sigmas)
+        # The sampling σ and the reliability cost share one computation of the σ_i.
+        parts = model.sigma_parts()
+        weights = model.sample_weights(generator, sigmas=parts.sampled)
         logits = model(x, weights)
         performance = self.loss(logits, y)
-        reg = self.regularisers(model, sigmas, own, own_rms)
+        reg = self.regularisers(model, parts)
         loss = performance + self.dataset_weight * (reg["magnitude"] + reg["reliability"])
         return ObjectiveValue(
             loss, logits, {"performance": performance, **reg}, correct_count(logits, y)
