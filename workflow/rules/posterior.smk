@@ -120,9 +120,7 @@ rule compare_posterior:
 # process: each trains in seconds, so separate jobs would mostly pay start-up.
 if NOHIDDEN_PER_SEED:
 
-    rule train_nohidden_group:
-        input:
-            mnist=rules.download_mnist.output,
+    use rule train_network as train_nohidden_group with:
         output:
             params=per_seed_paths(f"{NOHIDDEN_TRAIN_DIR}/params.pt", NOHIDDEN_PER_SEED),
             metrics=per_seed_paths(f"{NOHIDDEN_TRAIN_DIR}/metrics.json", NOHIDDEN_PER_SEED),
@@ -133,14 +131,9 @@ if NOHIDDEN_PER_SEED:
             "results/logs/train_nohidden_group/seed{seed}.log",
         benchmark:
             "results/benchmarks/train_nohidden_group/seed{seed}.tsv"
-        threads: 1
         resources:
             mem_mb=lambda wildcards, attempt: training_mem_mb(len(NOHIDDEN_PER_SEED), attempt),
             runtime=lambda wildcards, attempt: 60 * attempt,
-        conda:
-            "../../envs/pytorch.yaml"
-        script:
-            "../scripts/train_network.py"
 
 
 rule analyse_nohidden:
