@@ -119,6 +119,8 @@ def per_datapoint_gradients(
     """g_t = ∇_μ of the performance cost of each datapoint t alone (Eq. 32), at w = μ.
 
     One network (K = 1); x (B, n_in), y (B,). Returns per layer a (B, out, in) tensor.
+    The statistics pass does not call it (:class:`SynapseStatistics` takes the sums of
+    g_t² from its own backward pass); it is the independent reference the tests use.
     """
     if model.n_networks != 1:
         raise ValueError("per-datapoint gradients are computed for one network at a time")
