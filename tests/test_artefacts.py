@@ -174,7 +174,7 @@ def test_params_round_trip(tmp_path, noise):
     model = _network(noise, "released_code")
     path = save_params(model, 0, tmp_path / "params.pt")
     params = load_params(path)
-    assert set(params) == {*artefacts.PARAMS_KEYS, "variant"}
+    assert set(params) == {*artefacts.PARAMS_KEYS, "variant", "relu_placement", "homogeneous_form"}
     assert params["noise"] == noise and params["variant"] == "released_code"
     assert params["layer_sizes"] == [4, 3, 2]
     loaded = network_from_params(params, seed=1)

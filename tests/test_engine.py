@@ -396,21 +396,43 @@ def test_a_shared_stream_makes_a_network_depend_on_its_group():
     assert (network_state(group, 1) - network_state(alone, 0)).abs().max().item() > 1e-3
 
 
-def test_per_network_noise_rows_come_from_their_own_generators():
-    model = StochasticMLP([5, 4, 3], ["heterogeneous"] * 3, [7, 8, 7])
+def per_network_noise(seeds):
+    """The ξ of one draw for networks with these seeds, (K, n_synapses), μ = 0 and σ = 1."""
+    model = StochasticMLP([5, 4, 3], ["heterogeneous"] * len(seeds), seeds)
     gens = network_noise_generators(model.seeds, "cpu")
-    zero = [(torch.zeros_like(w), torch.zeros_like(b)) for w, b in model.means()]
+    ones = [(torch.ones_like(w), torch.ones_like(b)) for w, b in model.means()]
     with torch.no_grad():
         for w in [*model.mu_w, *model.mu_b]:
             w.zero_()
-        noise = model.sample_weights(gens, sigmas=[(z + 1, zb + 1) for z, zb in zero])
-    flat = torch.cat([torch.cat([w.flatten(1), b], 1) for w, b in noise], 1)
+        noise = model.sample_weights(gens, sigmas=ones)
+    return torch.cat([torch.cat([w.flatten(1), b], 1) for w, b in noise], 1), model, gens
+
+
+def test_per_network_noise_rows_come_from_their_own_generators():
+    flat, model, gens = per_network_noise([7, 8, 7])
     assert flat.shape == (3, model.n_synapses) == (3, 4 * 5 + 4 + 3 * 4 + 3)
     own = torch.empty(model.n_synapses).normal_(
         generator=torch.Generator().manual_seed(noise_stream_seed(8))
     )
     assert torch.equal(flat[1], own)  # network 1: its own seed's stream, first draw
     assert torch.equal(flat[0], flat[2]) and not torch.equal(flat[0], flat[1])  # same seed 7
+
+
+@pytest.mark.parametrize("seeds", [[3, 3, 3, 3], [5, 1, 5, 1, 9], [2, 4, 6]])
+def test_one_draw_per_distinct_seed_gives_every_network_its_own_vector(seeds):
+    """Networks sharing a seed share one generator and one draw, and each row is bitwise
+    the vector the network draws alone, over several steps."""
+    flat, model, gens = per_network_noise(seeds)
+    assert len(gens.generators) == len(set(seeds))
+    ones = [(torch.ones_like(w), torch.ones_like(b)) for w, b in model.means()]
+    with torch.no_grad():  # μ is still 0: the weights are the second draw's ξ
+        second = model.sample_weights(gens, sigmas=ones)
+    second = torch.cat([torch.cat([w.flatten(1), b], 1) for w, b in second], 1)
+    for k, seed in enumerate(seeds):
+        alone = torch.Generator().manual_seed(noise_stream_seed(seed))
+        first = torch.empty(model.n_synapses).normal_(generator=alone)
+        again = torch.empty(model.n_synapses).normal_(generator=alone)
+        assert torch.equal(flat[k], first) and torch.equal(second[k], again)
 
 
 def test_noise_stream_seeds_are_distinct_and_valid():

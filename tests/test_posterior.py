@@ -519,7 +519,7 @@ def test_posterior_fit_never_shares_noise_with_the_trained_network(noise_streams
     from efficient_synapses.model import StochasticMLP
 
     def first_draws(generators):
-        generator = generators[0] if isinstance(generators, list) else generators
+        generator = getattr(generators, "generators", [generators])[0]
         return torch.randn(5, generator=generator)
 
     for seed in (0, 1, 2):

@@ -123,6 +123,42 @@ def test_released_code_homogeneous_shared_sigma_gets_gradient_from_every_own_sig
     assert model.phi_shared.grad is None  # unused in this variant
 
 
+@pytest.mark.parametrize(
+    ("relu_placement", "homogeneous_form"),
+    [("released_code", "methods"), ("methods", "released_code")],
+)
+def test_each_part_of_the_variant_switches_alone(tmp_path, relu_placement, homogeneous_form):
+    """One factor at a time: the ReLU placement and the homogeneous form are independent,
+    and a saved network rebuilds with the same parts."""
+    from efficient_synapses.artefacts import load_params, network_from_params, save_params
+
+    mixed = StochasticMLP(
+        SIZES,
+        ["homogeneous"],
+        [0],
+        sigma_init=0.3,
+        dtype=torch.float64,
+        mu_init_range=0.5,
+        relu_placement=relu_placement,
+        homogeneous_form=homogeneous_form,
+    )
+    layers = {"methods": [True, True, False], "released_code": [False, True, True]}
+    assert [mixed.relu_after(i, 3) for i in range(3)] == layers[relu_placement]
+    _set_layer_sigmas(mixed, [0.1, 0.2, 0.4])
+    # Released form: sampled with the RMS of the own σ_i; Methods' form: the shared σ (0.3).
+    rms = math.sqrt((24 * 0.01 + 15 * 0.04 + 8 * 0.16) / 47)
+    expected = rms if homogeneous_form == "released_code" else 0.3
+    assert mixed.sigmas()[1][0].flatten()[0].item() == pytest.approx(expected, rel=1e-9)
+    loaded = network_from_params(load_params(save_params(mixed, 0, tmp_path / "p.pt")))
+    assert (loaded.relu_placement, loaded.homogeneous_form) == (relu_placement, homogeneous_form)
+    assert loaded.variant == "methods"
+
+
+def test_unknown_variant_part_is_named():
+    with pytest.raises(ValueError, match="relu_placement"):
+        StochasticMLP(SIZES, ["heterogeneous"], [0], relu_placement="none")
+
+
 def test_unknown_variant_is_named():
     with pytest.raises(ValueError, match="released"):
         StochasticMLP(SIZES, ["heterogeneous"], [0], variant="released")
@@ -247,11 +283,27 @@ def _train(mnist_raw, tmp_path, every, name, specs=None):
 def test_history_has_sigma_every_epoch_and_accuracy_every_few(mnist_raw, tmp_path):
     with_history = _train(mnist_raw, tmp_path, 2, "a")[0]
     rows = with_history["history"]["epoch_metrics"]
-    assert [sorted(r) for r in rows] == [
-        ["sigma_rms"],
-        ["sigma_rms", "test_accuracy_mean_weights", "test_accuracy_sampled"],
-        ["sigma_rms", "test_accuracy_mean_weights", "test_accuracy_sampled"],  # the last
-    ]
+    tested = sorted(
+        [
+            "sigma_rms",
+            "test_accuracy_mean_weights",
+            "test_accuracy_sampled",
+            # the drift measurements of the one hidden layer (efficient_synapses.drift)
+            "silent_units_layer1",
+            "active_fraction_sampled_layer1",
+            "silent_active_fraction_sampled_layer1",
+            "sigma_rms_live",
+            "sigma_rms_silent_touching",
+            "n_weights_live",
+            "n_weights_silent_touching",
+        ]
+    )
+    assert [sorted(r) for r in rows] == [["sigma_rms"], tested, tested]  # 2 and the last
+    # at the end, metrics.json holds the same measurements and a per-unit record
+    assert with_history["silent_units_layer1"] == rows[-1]["silent_units_layer1"]
+    units = with_history["unit_activity"]["layer1"]
+    assert len(units["silent_at_mean"]) == len(units["active_fraction_sampled"]) == 20
+    assert sum(units["silent_at_mean"]) == with_history["silent_units_layer1"]
     assert rows[-1]["sigma_rms"] == pytest.approx(with_history["sigma_rms"], rel=1e-6)
     assert rows[-1]["test_accuracy_mean_weights"] == with_history["test_accuracy_mean_weights"]
     assert with_history["variant"] == "methods"

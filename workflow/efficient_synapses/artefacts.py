@@ -315,6 +315,8 @@ def network_params(model: StochasticMLP, index: int) -> dict:
             "layer_sizes": list(model.layer_sizes),
             "noise": model.noise[index],
             "variant": model.variant,
+            "relu_placement": model.relu_placement,
+            "homogeneous_form": model.homogeneous_form,
             "mu_weight": [w[index].cpu().clone() for w in model.mu_w],
             "mu_bias": [b[index].cpu().clone() for b in model.mu_b],
             "sigma_weight": [sw[index].cpu().clone() for sw, _ in sigmas],
@@ -399,6 +401,9 @@ def network_from_params(params: Mapping, seed: int = 0, device="cpu", dtype=None
         dtype=torch.float32 if dtype is None else dtype,
         device=device,
         variant=params_variant(params),
+        # Files written before the parts could be switched alone follow their variant.
+        relu_placement=params.get("relu_placement"),
+        homogeneous_form=params.get("homogeneous_form"),
     )
     set_means(model, 0, params)
     with torch.no_grad():

@@ -121,6 +121,7 @@ TARGET_STAGES = {
     "figA6_2": {"curvature"},
     "training": {"sweep"},
     "training_history": {"sweep"},
+    "drift": {"sweep"},
     "paper_slice": {"sweep"},
     "experimental": set(),
     "curvature": {"curvature"},

@@ -128,20 +128,34 @@ def _format_eta(seconds: float) -> str:
 
 
 class NoiseStreams:
-    """The generators the weight noise is drawn from: one per network, or one shared."""
+    """The generators the weight noise is drawn from: one per distinct network seed
+    (``model.NetworkNoise``), or one shared by the group."""
 
     def __init__(self, model: StochasticMLP, options: TrainOptions, device):
         self.per_network = options.noise_streams == "per_network"
         if self.per_network:
-            self.generators = network_noise_generators(model.seeds, device, options.noise_seed)
+            self.network_noise = network_noise_generators(model.seeds, device, options.noise_seed)
         else:
             gen = torch.Generator(device=device).manual_seed(int(options.noise_seed))
-            self.generators = [gen]
+            self._shared = [gen]
+
+    @property
+    def generators(self) -> list[torch.Generator]:
+        return self.network_noise.generators if self.per_network else self._shared
+
+    @generators.setter
+    def generators(self, generators: list[torch.Generator]) -> None:
+        if len(generators) != len(self.generators):
+            raise ValueError(f"{len(generators)} generators for {len(self.generators)} streams")
+        if self.per_network:
+            self.network_noise.generators = list(generators)
+        else:
+            self._shared = list(generators)
 
     @property
     def sampling_arg(self):
-        """What ``StochasticMLP.sample_weights`` takes: the list, or the one generator."""
-        return self.generators if self.per_network else self.generators[0]
+        """What ``StochasticMLP.sample_weights`` takes: the streams, or the one generator."""
+        return self.network_noise if self.per_network else self._shared[0]
 
     def get_state(self) -> list[torch.Tensor]:
         return [g.get_state() for g in self.generators]
@@ -696,34 +710,52 @@ def evaluate(
     data: Dataset,
     sample: bool,
     batch_size: int,
-    generator: torch.Generator | list[torch.Generator] | None = None,
-) -> dict[str, list[float]]:
+    generator=None,
+    unit_activity: bool = False,
+) -> dict:
     """Accuracy and mean cross-entropy per network on ``data``.
 
     With ``sample=True`` every batch uses a fresh draw of all weights (as in
-    training) from ``generator``: one per network (``noise_generators``) or one for
-    the group, as ``StochasticMLP.sample_weights`` takes it; with ``sample=False``
-    the weights are the means μ.
+    training) from ``generator``: the streams of ``noise_generators`` or one generator
+    for the group, as ``StochasticMLP.sample_weights`` takes it; with ``sample=False``
+    the weights are the means μ. ``unit_activity``: also ``active_counts``, per hidden
+    layer a (K, units) tensor counting the examples at which each unit was active (its
+    output passes a gradient: positive before a ReLU; every example for a unit without
+    one), from the same forward passes (``drift``).
     """
     device = model.mu_w[0].device
     k = model.n_networks
     correct = torch.zeros(k, dtype=torch.long, device=device)
     ce = torch.zeros(k, dtype=torch.float64, device=device)
+    hidden = model.n_layers - 1
+    active = [None] * hidden
     inputs, labels = data.inputs.to(device), data.labels.to(device)
     sigmas = model.sigmas() if sample else None
     for start in range(0, len(data), batch_size):
         x = inputs[start : start + batch_size]
         y = labels[start : start + batch_size]
         weights = model.sample_weights(generator, sigmas=sigmas) if sample else None
-        logits = model(x, weights)
+        pre = [] if unit_activity else None
+        logits = model(x, weights, record_preactivation=pre)
         correct += (logits.argmax(-1) == y).sum(1)
         ce += torch.nn.functional.cross_entropy(
             logits.transpose(1, 2), y.unsqueeze(0).expand(k, -1), reduction="none"
         ).sum(1)
-    return {
+        if unit_activity:
+            for layer in range(hidden):
+                if model.relu_after(layer, model.n_layers):
+                    counts = (pre[layer] > 0).sum(1)
+                else:
+                    counts = torch.full_like(pre[layer][:, 0], x.shape[-2], dtype=torch.long)
+                active[layer] = counts if active[layer] is None else active[layer] + counts
+    out = {
         "accuracy": (correct.double() / len(data)).tolist(),
         "cross_entropy": (ce / len(data)).tolist(),
     }
+    if unit_activity:
+        out["active_counts"] = [a.cpu() for a in active]
+        out["n_examples"] = len(data)
+    return out
 
 
 def noise_generators(model: StochasticMLP, noise_streams: str, stream: int, device=None):

@@ -35,6 +35,7 @@ from .config import prior_scale
 from .cost_analysis import network_cost_summary, trivial_cost_lower_bound
 from .costs import reliability_cost_at_s
 from .data import Dataset, load_mnist
+from .drift import drift_metrics, unit_activity_record
 from .engine import TrainHistory, TrainOptions, evaluate, history_to_json, noise_generators, train
 from .model import StochasticMLP
 from .objectives import EnergyEfficientObjective, VariationalObjective
@@ -153,14 +154,21 @@ def build_model(training: dict, noise: list[str], seeds: list[int], device, dtyp
         dtype=dtype,
         device=device,
         variant=training.get("variant", "methods"),
+        relu_placement=training.get("relu_placement"),
+        homogeneous_form=training.get("homogeneous_form"),
     )
 
 
-def evaluate_on_test(model, test_data, training: dict, noise_seed: int, device):
-    """Test accuracy and cross-entropy with sampled weights and at the means μ."""
+def evaluate_on_test(
+    model, test_data, training: dict, noise_seed: int, device, unit_activity: bool = False
+):
+    """Test accuracy and cross-entropy with sampled weights and at the means μ (and, with
+    ``unit_activity``, each hidden unit's activity in the sampled pass)."""
     streams = training.get("noise_streams", "per_network")
     generator = noise_generators(model, streams, noise_seed + 1, device)
-    sampled = evaluate(model, test_data, True, training["batch_size"], generator)
+    sampled = evaluate(
+        model, test_data, True, training["batch_size"], generator, unit_activity=unit_activity
+    )
     at_mean = evaluate(model, test_data, False, training["eval_batch_size"])
     return sampled, at_mean
 
@@ -189,14 +197,17 @@ def job_metrics(history, index, describe, training, train_data, test_data, devic
     }
 
 
-def epoch_history_hook(model, test_data, training: dict, noise_seed: int, device):
+def epoch_history_hook(model, test_data, training: dict, noise_seed: int, device, train_data=None):
     """``after_epoch`` of the engine: what a user needs to see whether training settled.
 
     Every epoch: RMS σ over the weights (``sigma_rms``). Every
     ``training.history_test_every`` epochs and after the last: the sampled and the
-    mean-weight test accuracy. The sampled pass draws from its own generators (stream
-    noise_seed + 1 + epoch), never from the training noise stream, so recording the
-    history leaves training unchanged.
+    mean-weight test accuracy and, given ``train_data``, the drift measurements
+    (``drift.drift_metrics``: silent units at w = μ over the training set, active
+    fractions in the sampled test pass, RMS σ of live and silent-touching weights).
+    The sampled pass draws from its own generators (stream noise_seed + 1 + epoch),
+    never from the training noise stream, and nothing here changes a parameter, so
+    recording the history leaves training unchanged.
     """
     every = int(training.get("history_test_every", 0) or 0)
     epochs = int(training["epochs"])
@@ -208,13 +219,25 @@ def epoch_history_hook(model, test_data, training: dict, noise_seed: int, device
             # own, and draws per network as training does, so it does not depend on the group.
             streams = training.get("noise_streams", "per_network")
             generator = noise_generators(model_, streams, int(noise_seed) + 1 + epoch, device)
-            sampled = evaluate(model_, test_data, True, training["batch_size"], generator)
+            record = train_data is not None
+            sampled = evaluate(
+                model_, test_data, True, training["batch_size"], generator, unit_activity=record
+            )
             at_mean = evaluate(model_, test_data, False, training["eval_batch_size"])
             values["test_accuracy_sampled"] = sampled["accuracy"]
             values["test_accuracy_mean_weights"] = at_mean["accuracy"]
+            if record:
+                values.update(unit_drift(model_, train_data, training, sampled)[0])
         return values
 
     return after_epoch
+
+
+def unit_drift(model, train_data, training: dict, sampled: dict | None):
+    """``drift.drift_metrics`` of every network, and the pass over the training set at
+    w = μ it rests on (``evaluate`` with unit activity)."""
+    at_mean = evaluate(model, train_data, False, training["eval_batch_size"], unit_activity=True)
+    return drift_metrics(model, at_mean, sampled), at_mean
 
 
 @dataclass
@@ -250,20 +273,23 @@ def fit_and_write(
     objective,
     options: TrainOptions,
     describe: list[str],
-    network_metrics: Callable[[TrainHistory], list[dict]],
+    network_metrics: Callable[[TrainHistory, dict], list[dict]],
     summary: Callable[[dict], str],
     log=print,
     params_file: str = PARAMS_FILE,
     after_epoch=None,
+    unit_activity: bool = False,
 ) -> list[dict]:
     """The steps every fit job takes: train, evaluate on the test set, write each network.
 
-    ``network_metrics(history)``: the job's own metrics.json keys, one dict per network;
-    the keys every fitted network shares (test accuracies, provenance, history) are added
-    here. Writes ``params_file`` (μ and σ of every layer) and metrics.json into the
-    network's out_dir; ``summary(metrics)`` is the end of its closing log line. The
-    checkpoint (in the first out_dir, named after the job's settings and networks) lets a
-    killed job resume; it is removed at the end, and so is one of other settings.
+    ``network_metrics(history, sampled)``: the job's own metrics.json keys, one dict per
+    network, given the history and the final sampled test pass (``engine.evaluate``,
+    with each hidden unit's activity if ``unit_activity``); the keys every fitted
+    network shares (test accuracies, provenance, history) are added here. Writes
+    ``params_file`` (μ and σ of every layer) and metrics.json into the network's out_dir;
+    ``summary(metrics)`` is the end of its closing log line. The checkpoint (in the first
+    out_dir, named after the job's settings and networks) lets a killed job resume; it is
+    removed at the end, and so is one of other settings.
     """
     name = checkpoint_file({"training": setup.training, "networks": describe})
     for stale in remove_other_checkpoints(setup.out_dirs[0], keep=name):
@@ -280,11 +306,11 @@ def fit_and_write(
         after_epoch=after_epoch,
     )
     sampled, at_mean = evaluate_on_test(
-        model, setup.test_data, setup.training, options.noise_seed, setup.device
+        model, setup.test_data, setup.training, options.noise_seed, setup.device, unit_activity
     )
     wall = time.perf_counter() - setup.wall_start
     with torch.no_grad():
-        own = network_metrics(history)
+        own = network_metrics(history, sampled)
     data = (setup.training, setup.train_data, setup.test_data, setup.device, wall)
     results = []
     for i, out in enumerate(setup.out_dirs):
@@ -314,8 +340,12 @@ def own_sigma_rms(model: StochasticMLP) -> list[float]:
     return (own_total / sum(w[0].numel() for w in model.mu_w)).sqrt().tolist()
 
 
-def training_metrics(model, specs, history, n_train: int, batch_size: int, trivial) -> list[dict]:
-    """metrics.json keys of trained networks beyond the shared ones: σ, costs, divergence."""
+def training_metrics(
+    model, specs, history, n_train: int, batch_size: int, trivial, drift=None
+) -> list[dict]:
+    """metrics.json keys of trained networks beyond the shared ones: σ, costs, divergence,
+    and, given ``drift`` (``unit_drift``'s values and its pass at w = μ, with the final
+    sampled test pass), silent units, active fractions and the split of RMS σ."""
     rms, own_rms = model.weight_sigma_rms().tolist(), own_sigma_rms(model)
     sigmas = model.sigmas()
     out = []
@@ -324,6 +354,8 @@ def training_metrics(model, specs, history, n_train: int, batch_size: int, trivi
         metrics = {
             **asdict(spec),
             "variant": model.variant,
+            "relu_placement": model.relu_placement,
+            "homogeneous_form": model.homogeneous_form,
             "rho_value": spec.rho_value,
             "sigma_rms": rms[i],
             "sigma_mean": weight_sigmas.mean().item(),
@@ -332,7 +364,7 @@ def training_metrics(model, specs, history, n_train: int, batch_size: int, trivi
             "final_train_accuracy": last_finite(history.train_accuracy, i),
             **divergence_metrics(history, i),
         }
-        if model.variant == "released_code":
+        if model.homogeneous_form == "released_code":
             # What the released code reports as σ: RMS of every synapse's own σ_i over
             # the weights; sigma_rms is that of the σ the weights were sampled with.
             metrics["sigma_rms_own"] = own_rms[i]
@@ -341,6 +373,10 @@ def training_metrics(model, specs, history, n_train: int, batch_size: int, trivi
         last_parts = {name: values[i] for name, values in history.parts[-1].items()}
         summary = network_cost_summary(last_parts, n_train, batch_size, spec.c, trivial)
         metrics["cost_at_end"] = finite_or_none(summary)
+        if drift is not None:
+            values, at_mean, sampled = drift
+            metrics.update({name: v[i] for name, v in values.items()})
+            metrics["unit_activity"] = unit_activity_record(at_mean, sampled, i)
         out.append(metrics)
     return out
 
@@ -380,9 +416,11 @@ def run_training(
     options = replace(train_options(training, noise_seed), on_non_finite="isolate")
     trivial = trivial_cost_lower_bound(train_data.labels.cpu())
 
-    def network_metrics(history):
+    def network_metrics(history, sampled):
         n_train, batch_size = len(train_data), training["batch_size"]
-        return training_metrics(model, specs, history, n_train, batch_size, trivial)
+        values, at_mean = unit_drift(model, train_data, training, sampled)
+        drift = (values, at_mean, sampled)
+        return training_metrics(model, specs, history, n_train, batch_size, trivial, drift)
 
     def summary(m):
         return (
@@ -390,7 +428,9 @@ def run_training(
             f"{m['test_accuracy_mean_weights']:.4f}, sigma rms {m['sigma_rms']:.4g}"
         )
 
-    after_epoch = epoch_history_hook(model, setup.test_data, training, noise_seed, device)
+    after_epoch = epoch_history_hook(
+        model, setup.test_data, training, noise_seed, device, train_data=train_data
+    )
     describe = [s.describe() for s in specs]
     return fit_and_write(
         setup,
@@ -402,6 +442,7 @@ def run_training(
         summary,
         log,
         after_epoch=after_epoch,
+        unit_activity=True,
     )
 
 
@@ -538,7 +579,7 @@ def run_posterior_fit(
         objective,
         train_options(training, noise_seed),
         describe,
-        lambda history: posterior_metrics(model, history, fit, starts, start_mu),
+        lambda history, _sampled: posterior_metrics(model, history, fit, starts, start_mu),
         _posterior_summary,
         log,
         params_file=POSTERIOR_FILE,

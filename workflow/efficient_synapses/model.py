@@ -27,6 +27,10 @@ NOISE_SETTINGS = ("heterogeneous", "homogeneous")
 # ReLU after every later layer (the logits too), and homogeneous noise sampled with the
 # root mean square of every synapse's own σ_i (README, "Paper settings").
 VARIANTS = ("methods", "released_code")
+# The two parts in which the variants differ, each switchable on its own (one factor at a
+# time, profiles/factor-*): where the ReLUs sit, and how homogeneous noise is sampled and
+# costed. None: as the variant says.
+VARIANT_PARTS = ("relu_placement", "homogeneous_form")
 
 
 class _Softplus(torch.autograd.Function):
@@ -84,8 +88,8 @@ class SigmaParts(NamedTuple):
     """The σ of one step. ``sampled``: per layer (weight σ, bias σ), the σ the weights
     are sampled with; ``own``: each synapse's own σ_i = softplus(φ_i), the same tensors
     as ``sampled`` where no network is homogeneous; ``own_rms``: (K,) root mean square
-    of the own σ_i, only in the released-code variant with homogeneous networks (their
-    shared σ), else None."""
+    of the own σ_i, only in the released code's homogeneous form with homogeneous
+    networks (their shared σ), else None."""
 
     sampled: list[tuple[torch.Tensor, torch.Tensor]]
     own: list[tuple[torch.Tensor, torch.Tensor]]
@@ -111,11 +115,22 @@ class StochasticMLP(nn.Module):
         dtype=torch.float32,
         device="cpu",
         variant: str = "methods",
+        relu_placement: str | None = None,
+        homogeneous_form: str | None = None,
     ):
         super().__init__()
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+        for name, value in (
+            ("variant", variant),
+            ("relu_placement", relu_placement or variant),
+            ("homogeneous_form", homogeneous_form or variant),
+        ):
+            if value not in VARIANTS:
+                raise ValueError(f"{name} must be one of {VARIANTS}, got {value!r}")
         self.variant = variant
+        # Where the ReLUs sit, and how a homogeneous network samples and pays for its σ:
+        # each as the Methods or as the released code has it (the variant's by default).
+        self.relu_placement = relu_placement or variant
+        self.homogeneous_form = homogeneous_form or variant
         if len(noise) != len(seeds):
             raise ValueError("one noise setting and one seed per network are required")
         for n in noise:
@@ -172,15 +187,15 @@ class StochasticMLP(nn.Module):
         """Every σ of one step, each computed once (see :class:`SigmaParts`).
 
         Heterogeneous networks sample with each synapse's own σ_i = softplus(φ_i).
-        Homogeneous networks sample with one σ per network: in the Methods variant
-        softplus(φ_shared), in the released-code variant the root mean square of the
-        network's own σ_i (``own_sigma_rms``), which its cost needs too.
+        Homogeneous networks sample with one σ per network: in the Methods' form
+        softplus(φ_shared), in the released code's (``homogeneous_form``) the root mean
+        square of the network's own σ_i (``own_sigma_rms``), which its cost needs too.
         """
         own = self.own_sigmas()
         if not self.any_homogeneous:
             return SigmaParts(sampled=own, own=own, own_rms=None)
         own_rms = None
-        if self.variant == "released_code":
+        if self.homogeneous_form == "released_code":
             own_rms = shared = self.own_sigma_rms(own)
         else:
             shared = softplus(self.phi_shared)
@@ -219,22 +234,23 @@ class StochasticMLP(nn.Module):
         return [(w, b) for w, b in zip(self.mu_w, self.mu_b, strict=True)]
 
     def sample_weights(
-        self, generator: torch.Generator | Sequence[torch.Generator] | None = None, sigmas=None
+        self, generator: NetworkNoise | torch.Generator | None = None, sigmas=None
     ) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """One draw w = μ + σ ξ of every synapse of every network (reparameterised).
 
         ``generator`` is one of
-        - a sequence of K generators, one per network (``network_noise_generators``):
-          network k draws all its ξ, layer by layer (weights, then thresholds), as one
-          vector of ``n_synapses`` values from its own generator, so its noise is the
-          same whether it is trained alone or in any group, in any position;
+        - a ``NetworkNoise`` (``network_noise_generators``): network k draws all its ξ,
+          layer by layer (weights, then thresholds), as one vector of ``n_synapses``
+          values from the stream of its own seed, so its noise is the same whether it is
+          trained alone or in any group, in any position. Networks that share a seed
+          share that stream: it is drawn once and handed to each of them;
         - one generator (or None: torch's default) shared by the whole group: one draw
           per layer for all K networks, so a network's noise depends on its group.
         ``sigmas`` (as ``sigmas()`` returns them) are the σ to sample with.
         """
         sigmas = self.sigmas() if sigmas is None else sigmas
-        if generator is not None and not isinstance(generator, torch.Generator):
-            noise = self._per_network_noise(list(generator))
+        if isinstance(generator, NetworkNoise):
+            noise = self._per_network_noise(generator)
         else:
             noise = []
             for mw, mb in self.means():
@@ -254,20 +270,31 @@ class StochasticMLP(nn.Module):
     def _layer_shapes(self) -> list[tuple[int, int]]:
         return list(zip(self.layer_sizes[1:], self.layer_sizes[:-1], strict=True))
 
-    def _per_network_noise(self, generators: list[torch.Generator]):
-        """ξ ~ N(0, 1) per layer, row k of every tensor drawn from ``generators[k]`` alone."""
+    def _per_network_noise(self, streams: NetworkNoise):
+        """ξ ~ N(0, 1) per layer, row k of every tensor from the stream of network k's seed.
+
+        One draw per distinct seed (not per network): a group of the workflow holds at
+        most as many distinct seeds as the sweep has, so the kernel count of a step does
+        not grow with the group. Each draw is the vector a network alone would draw from
+        the same generator, so every row is bitwise what it would be alone.
+        """
         k = self.n_networks
-        if len(generators) != k:
-            raise ValueError(f"{len(generators)} noise generators for {k} networks")
+        if streams.n_networks != k:
+            raise ValueError(f"noise streams for {streams.n_networks} networks, model has {k}")
         mw0 = self.mu_w[0]
-        flat = torch.empty(k, self.n_synapses, dtype=mw0.dtype, device=mw0.device)
-        # One kernel per network (not per layer and network): on a GPU this is the
-        # whole cost of per-network streams, K launches per step (or K graph nodes).
-        for row, gen in zip(flat, generators, strict=True):
+        n_streams = len(streams.generators)
+        flat = torch.empty(n_streams, self.n_synapses, dtype=mw0.dtype, device=mw0.device)
+        for row, gen in zip(flat, streams.generators, strict=True):
             row.normal_(generator=gen)
+        if streams.identity:
+            pass
+        elif n_streams == 1:
+            flat = flat.expand(k, -1)  # a view: every network reads the one draw
+        else:
+            flat = flat.index_select(0, streams.rows_on(flat.device))
         noise, offset = [], 0
         for n_out, n_in in self._layer_shapes():
-            xw = flat[:, offset : offset + n_out * n_in].view(k, n_out, n_in)
+            xw = flat[:, offset : offset + n_out * n_in].unflatten(1, (n_out, n_in))
             offset += n_out * n_in
             xb = flat[:, offset : offset + n_out]
             offset += n_out
@@ -302,8 +329,8 @@ class StochasticMLP(nn.Module):
     def relu_after(self, layer: int, n_layers: int) -> bool:
         """Methods: ReLU after every hidden layer. Released code: after every layer but
         the first, the output layer included (its logits then pass through a ReLU
-        before the softmax)."""
-        if self.variant == "released_code":
+        before the softmax). ``relu_placement`` says which."""
+        if self.relu_placement == "released_code":
             return layer > 0
         return layer < n_layers - 1
 
@@ -329,11 +356,49 @@ def noise_stream_seed(network_seed: int, stream: int = 0) -> int:
     return (z ^ (z >> 31)) & ((1 << 63) - 1)  # manual_seed takes a non-negative int64
 
 
-def network_noise_generators(
-    seeds: Sequence[int], device, stream: int = 0
-) -> list[torch.Generator]:
-    """One generator per network, each seeded from that network's own seed alone."""
-    return [
-        torch.Generator(device=device).manual_seed(noise_stream_seed(seed, stream))
-        for seed in seeds
-    ]
+class NetworkNoise:
+    """The weight-noise streams of a group of networks: one generator per distinct seed.
+
+    ``generators[j]`` is seeded with ``noise_stream_seed(seeds[j], stream)`` for the j-th
+    distinct network seed (in order of first appearance); ``rows[k]`` is the generator
+    network k draws from. A network's stream depends on its seed alone, so networks of
+    one seed would draw identical vectors from identical generators: one generator and
+    one draw serve them all.
+    """
+
+    def __init__(self, network_seeds: Sequence[int], device, stream: int = 0):
+        network_seeds = [int(s) for s in network_seeds]
+        self.seeds = list(dict.fromkeys(network_seeds))
+        position = {seed: j for j, seed in enumerate(self.seeds)}
+        self.rows = [position[s] for s in network_seeds]
+        self.n_networks = len(network_seeds)
+        self.identity = self.rows == list(range(self.n_networks))
+        self.generators = [
+            torch.Generator(device=device).manual_seed(noise_stream_seed(seed, stream))
+            for seed in self.seeds
+        ]
+        self._rows_tensor: dict[torch.device, torch.Tensor] = {}
+
+    def rows_on(self, device) -> torch.Tensor:
+        """``rows`` as an index tensor on ``device`` (made once, outside any graph capture)."""
+        device = torch.device(device)
+        if device not in self._rows_tensor:
+            self._rows_tensor[device] = torch.tensor(self.rows, dtype=torch.long, device=device)
+        return self._rows_tensor[device]
+
+    def get_state(self) -> list[torch.Tensor]:
+        return [g.get_state() for g in self.generators]
+
+    def set_state(self, states: list[torch.Tensor]) -> None:
+        if len(states) != len(self.generators):
+            raise RuntimeError(
+                f"{len(states)} saved noise-generator states for {len(self.generators)} "
+                f"streams (distinct seeds {self.seeds})"
+            )
+        for g, state in zip(self.generators, states, strict=True):
+            g.set_state(state)
+
+
+def network_noise_generators(seeds: Sequence[int], device, stream: int = 0) -> NetworkNoise:
+    """The noise streams of networks with these seeds, each from its own seed alone."""
+    return NetworkNoise(seeds, device, stream)

@@ -95,15 +95,16 @@ class EnergyEfficientObjective:
         """Per-dataset magnitude and reliability costs, each (K,), from the step's σ
         (``model.sigma_parts()``).
 
-        Methods variant: c Σ_i σ_i^-ρ (Eq. 4) over the σ the weights are sampled with,
-        so a homogeneous network pays N c σ^-ρ. Released-code variant: every synapse pays
+        Methods' form: c Σ_i σ_i^-ρ (Eq. 4) over the σ the weights are sampled with,
+        so a homogeneous network pays N c σ^-ρ. Released code's form
+        (``model.homogeneous_form``, the released-code variant's): every synapse pays
         for its own σ_i, c Σ_i σ_i^-ρ, and a homogeneous network pays in addition
         N c σ_rms^-ρ for the shared σ_rms it is sampled with (sims-fig2and3.py,
         ``uniform=True``); at the optimum all σ_i are equal, so it effectively pays 2c.
         """
         mus = [t for pair in model.means() for t in pair]
         magnitude = self.magnitude_lambda * per_network_sum(m.abs() for m in mus)
-        if model.variant == "released_code":
+        if model.homogeneous_form == "released_code":
             reliability = self.c * self._sum_sigma_power(parts.own)
             if parts.own_rms is not None:
                 shared = model.n_synapses * torch.exp(-self.rho * torch.log(parts.own_rms))

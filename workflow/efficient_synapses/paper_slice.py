@@ -63,9 +63,13 @@ def equilibrium_window(n_epochs: int) -> int:
     return max(5, n_epochs // 5)
 
 
+HISTORY_CORE = ("sigma_rms", "test_accuracy_sampled", "test_accuracy_mean_weights")
+
+
 def history_series(metrics: dict) -> pd.DataFrame:
     """One row per epoch: epoch, loss, train accuracy, RMS σ, sampled and mean-weight test
-    accuracy (empty where not recorded)."""
+    accuracy, and every other per-epoch value recorded (the drift measurements), empty
+    where not recorded."""
     history = metrics["history"]
     rows = []
     for epoch, loss, train_acc, extra in zip(
@@ -83,6 +87,8 @@ def history_series(metrics: dict) -> pd.DataFrame:
                 "sigma_rms": extra.get("sigma_rms"),
                 "test_accuracy_sampled": extra.get("test_accuracy_sampled"),
                 "test_accuracy_mean_weights": extra.get("test_accuracy_mean_weights"),
+                # the drift measurements (efficient_synapses.drift), where recorded
+                **{k: v for k, v in extra.items() if k not in HISTORY_CORE},
             }
         )
     return pd.DataFrame(rows)

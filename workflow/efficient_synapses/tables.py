@@ -36,6 +36,21 @@ TRAINING_COLUMNS = [
 ]
 
 
+# Silent units and the split of RMS σ at the end of training (efficient_synapses.drift);
+# empty for a metrics.json written before they were recorded, and the RMS σ of an empty
+# set (no silent unit) is empty too.
+DRIFT_COLUMNS = [
+    "silent_units_layer1",
+    "silent_units_layer2",
+    "active_fraction_sampled_layer1",
+    "active_fraction_sampled_layer2",
+    "sigma_rms_live",
+    "sigma_rms_silent_touching",
+    "n_weights_live",
+    "n_weights_silent_touching",
+]
+
+
 # Per-dataset costs at the end of training (efficient_synapses.cost_analysis); empty
 # c_trivial_cheaper: no c at which the trivial network becomes cheaper than this one.
 COST_COLUMNS = ["overall_cost", "trivial_cost", "trivial_cheaper", "c_trivial_cheaper"]
@@ -69,10 +84,12 @@ def training_table(metrics_files: Iterable[str | Path]) -> pd.DataFrame:
         cost = metrics.get("cost_at_end") or {}
         row["variant"] = metrics.get("variant", "methods")
         row.update({key: cost.get(key) for key in COST_COLUMNS})
+        row.update({key: metrics.get(key) for key in DRIFT_COLUMNS})
         rows.append(row)
     if not rows:
         raise ValueError("no training metrics to aggregate")
-    table = pd.DataFrame(rows, columns=[*TRAINING_COLUMNS, "variant", *COST_COLUMNS])
+    columns = [*TRAINING_COLUMNS, "variant", *COST_COLUMNS, *DRIFT_COLUMNS]
+    table = pd.DataFrame(rows, columns=columns)
     table["diverged"] = table["diverged"].astype(bool)
     table["diverged_epoch"] = table["diverged_epoch"].astype("Int64")  # empty when not diverged
     return table.sort_values(["noise", "rho_value", "c", "seed"]).reset_index(drop=True)

@@ -323,6 +323,7 @@ TARGET_FILES = {
         *figure_files("training_history"),
     ],
     "paper_slice": ["results/tables/paper_slice.csv"],
+    "drift": figure_files("drift"),
     "fig5_exact_hessian": (
         ["results/tables/exact_hessian.csv", *figure_files("fig5_exact_hessian")]
         if EXACT_HESSIAN_FIGURE

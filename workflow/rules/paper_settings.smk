@@ -49,6 +49,28 @@ rule plot_training_history:
         "../scripts/plot_training_history.py"
 
 
+# Silent units and the live / silent-touching RMS σ per recorded epoch (efficient_synapses.drift).
+rule plot_drift:
+    input:
+        "results/tables/training_history.csv",
+    output:
+        pdf=report(
+            "figures/drift.pdf", caption="../report/drift.rst", category="Paper settings"
+        ),
+        png=report(
+            "figures/drift.png", caption="../report/drift.rst", category="Paper settings"
+        ),
+    log:
+        "results/logs/plot_drift.log",
+    conda:
+        "../../envs/analysis.yaml"
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../scripts/plot_drift.py"
+
+
 rule tabulate_paper_slice:
     input:
         sweep_metrics(),
