@@ -604,15 +604,15 @@ def test_a_training_job_records_a_diverged_network_and_finishes_the_others(mnist
 
 
 def test_mnist_loads_without_numpy(mnist_raw, monkeypatch):
-    """The GPU check may run where numpy is absent: MNIST is read by torch alone."""
+    """The GPU check may run where numpy is absent: MNIST is read by torch alone (and so is
+    the expected value here, so the test runs where pytest is and numpy is not)."""
     import sys
-
-    import numpy as np
 
     from efficient_synapses.data import load_mnist, read_idx
 
-    raw = np.frombuffer((mnist_raw / "t10k-images-idx3-ubyte").read_bytes()[16:], np.uint8)
-    expected = (torch.from_numpy(raw[: 500 * 784].copy()).float() / 255.0 - 0.1307) / 0.3081
+    raw = bytearray((mnist_raw / "t10k-images-idx3-ubyte").read_bytes()[16 : 16 + 500 * 784])
+    pixels = torch.frombuffer(raw, dtype=torch.uint8)
+    expected = (pixels.float() / 255.0 - 0.1307) / 0.3081
     monkeypatch.setitem(sys.modules, "numpy", None)  # import numpy now raises ImportError
     data = load_mnist(mnist_raw, train=False, subset=500)
     assert torch.equal(data.inputs, expected.reshape(500, 784))
@@ -621,3 +621,268 @@ def test_mnist_loads_without_numpy(mnist_raw, monkeypatch):
     bad.write_bytes(b"\x00\x00\x0d\x01" + (3).to_bytes(4, "big") + b"\x00\x00\x00")
     with pytest.raises(ValueError, match="not_idx is not an unsigned-byte idx file"):
         read_idx(bad)
+
+
+# --- the step at the hardware's speed: launch budget, fused Adam, freezing, pools, devices -
+
+
+def test_a_step_dispatches_a_fixed_number_of_operators_whatever_the_group_size():
+    """The CPU stand-in for the nodes of the CUDA graph a GPU step replays: with the noise
+    drawn once per distinct seed, the count does not grow with K and stays in budget."""
+    from efficient_synapses.benchmark import STEP_OPERATOR_BUDGET, step_operator_counts
+
+    counts = {k: step_operator_counts(k, seeds=(0, 1)) for k in (2, 16)}
+    assert sum(counts[2].values()) == sum(counts[16].values()) <= STEP_OPERATOR_BUDGET
+    assert counts[16]["aten.normal_"] == 2  # one draw per distinct seed, not per network
+    # On the CPU the freezing masks are skipped while every network lives.
+    cpu = step_operator_counts(16, seeds=(0, 1), gpu_like=False)
+    assert cpu["aten.masked_fill_"] == 0 and sum(cpu.values()) < sum(counts[16].values())
+
+
+def test_freezing_fills_only_the_gradient_and_first_moment_and_still_freezes_exactly():
+    """Two masked fills per parameter tensor (not three): with the gradient and Adam's
+    first moment zero, the update is exactly zero whatever the second moment holds."""
+    from efficient_synapses.benchmark import step_operator_counts
+
+    model = StochasticMLP([784, 100, 100, 10], ["heterogeneous"], [0])
+    n_params = len(list(model.parameters()))
+    assert step_operator_counts(2, seeds=(0, 1))["aten.masked_fill_"] == 2 * n_params
+    names = ["a", "b", "c"]
+    model, objective, data = float64_group(names)
+    faulty = NaNAt(objective, k=1, step=17)
+    train(model, faulty, data, TrainOptions(3, 10, 1e-2, on_non_finite="isolate"), log=quiet)
+    assert torch.equal(network_state(model, 1), faulty.before)
+
+
+def test_adam_is_fused_and_capturable_on_cuda_and_fused_on_the_cpu():
+    """fused=False on CUDA also disabled the multi-tensor path: a per-parameter loop of
+    about 17 kernels per tensor in every replayed step."""
+    from efficient_synapses.engine import adam_settings
+
+    assert adam_settings(torch.device("cuda", 0)) == {"capturable": True, "fused": True}
+    assert adam_settings(torch.device("cpu")) == {"capturable": False, "fused": True}
+
+
+def test_softplus_off_the_cpu_is_torch_own_kernel():
+    """Off the CPU one softplus operator (the CPU's hand-written version dispatches about
+    eleven); on the meta device, which runs no arithmetic, the dispatch is what counts."""
+    import collections
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from efficient_synapses.model import softplus
+
+    class Count(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.ops = collections.Counter()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.ops[str(func.overloadpacket)] += 1
+            return func(*args, **(kwargs or {}))
+
+    phi = torch.zeros(3, 4, device="meta", requires_grad=True)
+    with Count() as counted:
+        softplus(phi).sum().backward()
+    assert counted.ops["aten.softplus"] == 1 and counted.ops["aten.exp"] == 0
+    # the CPU's version and torch's kernel agree to float32 rounding (torch's is linear
+    # above φ = 20, where the difference is below an ulp of float32)
+    x = torch.linspace(-30, 30, 301)
+    assert torch.allclose(softplus(x), torch.nn.functional.softplus(x), rtol=3e-7, atol=0)
+
+
+class FakeCudaApi:
+    """Stands in for CUDA in ``CudaGraphBackend``: records every call; the graph's
+    capture fails as a real one does when the step synchronises with the host."""
+
+    class Stream:
+        def wait_stream(self, other):
+            pass
+
+    class Graph:
+        def __init__(self, api):
+            self.api = api
+
+        def register_generator_state(self, gen):
+            pass
+
+        def capture_begin(self, pool=None):
+            self.api.calls.append(("capture_begin", pool))
+
+        def capture_end(self):
+            self.api.calls.append(("capture_end",))
+            raise RuntimeError("operation not permitted when stream is capturing")
+
+        def pool(self):
+            raise RuntimeError("graph.pool() after a failed capture")
+
+    def __init__(self):
+        self.calls = []
+
+    def current_stream(self, device):
+        return self.Stream()
+
+    def new_stream(self, device):
+        return self.Stream()
+
+    def stream(self, stream):
+        import contextlib
+
+        return contextlib.nullcontext()
+
+    def synchronize(self, device):
+        pass
+
+    def new_graph(self):
+        return self.Graph(self)
+
+    def graph_pool_handle(self):
+        return (7, 1)
+
+    def end_allocate_to_pool(self, index, pool):
+        self.calls.append(("end_allocate_to_pool", index, pool))
+
+    def release_pool(self, index, pool):
+        self.calls.append(("release_pool", index, pool))
+
+    def default_generator(self, index):
+        return torch.Generator()
+
+
+def test_a_failed_capture_releases_the_graph_memory_pool():
+    """The pool comes from graph_pool_handle and is handed back and released on failure
+    (graph.pool() raises after a failed capture, so it was never released)."""
+    from efficient_synapses.engine import CudaGraphBackend
+
+    api = FakeCudaApi()
+    backend = CudaGraphBackend(torch.device("cuda", 0), api=api)
+    with pytest.raises(RuntimeError, match="capturing"):
+        backend.capture(lambda: None, [torch.Generator()])
+    assert ("capture_begin", (7, 1)) in api.calls
+    assert api.calls[-2:] == [("end_allocate_to_pool", 0, (7, 1)), ("release_pool", 0, (7, 1))]
+
+
+def test_a_checkpoint_of_another_device_type_is_named_not_loaded(tmp_path):
+    """Generator states cannot move between CPU and CUDA: a checkpoint written on the other
+    kind of device stops the resume with a message, not deep inside set_state."""
+    checkpoint = tmp_path / "checkpoint.pt"
+    options = TrainOptions(2, 10, 1e-2)
+    model, objective = make()
+    train(model, objective, toy_data(), options, log=quiet, checkpoint_path=checkpoint)
+    state = torch.load(checkpoint, weights_only=False)
+    assert state["device_type"] == "cpu"
+    state["device_type"] = "cuda"
+    torch.save(state, checkpoint)
+    model, objective = make()
+    with pytest.raises(RuntimeError, match="written on cuda, but this run is on cpu"):
+        train(model, objective, toy_data(), options, log=quiet, checkpoint_path=checkpoint)
+
+
+def test_a_job_on_another_device_type_names_its_checkpoint_apart():
+    from efficient_synapses.artefacts import checkpoint_file
+
+    training, networks = {"device": "auto", "epochs": 3}, ["a"]
+    names = {
+        checkpoint_file({"training": training, "networks": networks, "device": kind})
+        for kind in ("cpu", "cuda")
+    }
+    assert len(names) == 2
+
+
+def test_the_benchmark_groups_are_composed_as_the_workflow_composes_them(project_root):
+    """Neighbouring networks of one noise setting and ρ across c and the sweep's seeds: at
+    most as many distinct seeds as the sweep has; and its sweep is config.yaml's."""
+    import yaml
+
+    from efficient_synapses.benchmark import PAPER_SWEEP, sweep_group_specs
+
+    config = yaml.safe_load((project_root / "config.yaml").read_text())
+    assert {k: config["sweep"][k] for k in PAPER_SWEEP} == PAPER_SWEEP
+    for k in (30, 240):
+        specs = sweep_group_specs(k)
+        assert len(specs) == k and len({s.seed for s in specs}) == 3
+    first = sweep_group_specs(30)
+    assert {(s.noise, s.rho) for s in first} == {("heterogeneous", "1/2")}
+    assert [s.seed for s in first[:6]] == [0, 1, 2, 0, 1, 2]
+
+
+def test_the_cuda_tests_script_runner_counts_a_skip_as_skipped(monkeypatch, capsys, project_root):
+    """On a GPU machine without pytest, tests/test_engine_cuda.py runs as a script: a test
+    that cannot run there (numpy absent, one GPU only) is reported skipped, never passed."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "engine_cuda_script", project_root / "tests" / "test_engine_cuda.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for name in [n for n in vars(module) if n.startswith("test_")]:
+        monkeypatch.delattr(module, name)
+    monkeypatch.setattr(module, "pytest", None)  # script mode
+    monkeypatch.setattr(module, "HAVE_CUDA", True)
+
+    def test_passes():
+        pass
+
+    def test_skips():
+        module.skip("needs two GPUs")
+
+    def test_fails():
+        raise AssertionError("wrong")
+
+    for f in (test_passes, test_skips, test_fails):
+        monkeypatch.setattr(module, f.__name__, f, raising=False)
+    assert module._main() == 1
+    out = capsys.readouterr().out
+    assert "SKIPPED test_skips: needs two GPUs" in out and "PASSED test_skips" not in out
+    assert out.strip().endswith("1 passed, 1 skipped, 1 failed")
+
+
+@pytest.mark.integration
+def test_gpu_check_cut_mid_benchmark_keeps_the_finished_rows_and_names_the_rest(
+    mirror, project_root, tmp_path
+):
+    """The prepared GPU check on the CPU (--smoke), its benchmark cut by a short time limit
+    in the middle of a row: the rows finished before it are in benchmark.csv, the log has
+    what was printed, and summary.md names the cut and the rows not measured."""
+    import csv
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "check"
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "GPU_CHECK_TESTS": "0",
+        "GPU_CHECK_BENCH_SECONDS": "25",
+        # the K=4 row would take minutes: the limit falls inside it
+        "GPU_CHECK_BENCH_ARGS": "--paper-steps 5 --single-steps 10 --group-steps 1000000 "
+        "--groups 4 --no-shared-rows --no-plain-rows --threads 1",
+        "OMP_NUM_THREADS": "1",
+    }
+    # relative paths, run from another directory: resolved before the script's cd
+    done = subprocess.run(
+        [
+            "bash",
+            str(project_root / "workflow/benchmarks/gpu_check.sh"),
+            os.path.relpath(mirror / "mnist", tmp_path),
+            "check",
+            "--smoke",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode != 0, done.stdout[-2000:]  # a part was cut: the check fails
+    with open(out / "benchmark.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["path"].split(" (")[0] for r in rows] == ["paper pattern", "ours, eager, K=1"]
+    assert float(rows[1]["ms_per_step"]) > 0
+    assert "ours, eager, K=1:" in (out / "benchmark.log").read_text()  # unbuffered
+    summary = (out / "summary.md").read_text()
+    assert "Benchmark cut by its time limit" in summary
+    assert "2 of 3 rows measured; not measured: ours, eager, K=4" in summary
+    assert "| ours, eager, K=1 |" in summary

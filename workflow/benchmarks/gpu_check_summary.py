@@ -3,7 +3,9 @@
     python workflow/benchmarks/gpu_check_summary.py OUT_DIR --tests-rc N --benchmark-rc N \
         --sweep-rc N --seconds S > OUT_DIR/summary.md
 
-Reads OUT_DIR/{env.txt, tests.log, benchmark.csv, sweep.csv}; standard library only.
+Reads OUT_DIR/{env.txt, tests.log, benchmark.csv, benchmark.plan, sweep.csv}; standard
+library only. A part cut short (its time limit, exit code 124, or a failure) keeps the rows it
+finished; the summary shows them and names what was not measured.
 """
 
 from __future__ import annotations
@@ -27,24 +29,55 @@ def read_csv(path: Path) -> list[dict]:
         return list(csv.DictReader(f))
 
 
-def benchmark_section(rows: list[dict]) -> list[str]:
+def read_plan(path: Path) -> list[str]:
+    if not path.is_file():
+        return []
+    return [line for line in path.read_text().splitlines() if line.strip()]
+
+
+def why_cut(rc: str) -> str:
+    """In words, why a part that exited with ``rc`` stopped."""
+    if rc == "124":
+        return "cut by its time limit"
+    if rc in ("0", "skipped"):
+        return ""
+    return f"stopped by a failure (exit {rc})"
+
+
+def missing_rows(rows: list[dict], plan: list[str]) -> list[str]:
+    """The planned rows without a measured row (labels may carry a note after them)."""
+    return [name for name in plan if not any(r["path"].startswith(name) for r in rows)]
+
+
+def benchmark_section(rows: list[dict], plan: list[str] | None = None, rc: str = "0") -> list[str]:
+    plan = plan or []
+    cut = why_cut(rc)
+    missing = missing_rows(rows, plan)
     if not rows:
-        return ["No benchmark CSV (skipped or failed: see benchmark.log)."]
+        head = f"No benchmark rows ({cut or 'skipped or failed'}: see benchmark.log)."
+        return [head] + ([f"Not measured: {'; '.join(missing)}."] if missing else [])
     first = rows[0]
     out = [
         f"Device: {first['device']}; torch {first['torch']}; {first['date']}.",
         "",
-        "| path | networks | ms/step | ms per network-step | min for 50 epochs "
-        "| speed-up per network | ran as |",
-        "|---|---|---|---|---|---|---|",
+        "| path | networks | distinct seeds | ms/step | ms per network-step "
+        "| min for 50 epochs | speed-up per network | ran as |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ran = r["path_ran"] + ("" if r["path_as_labelled"] == "True" else " (NOT as labelled)")
         out.append(
-            f"| {r['path']} | {r['networks']} | {r['ms_per_step']} | {r['ms_per_network_step']} "
+            f"| {r['path']} | {r['networks']} | {r.get('distinct_seeds', '')} "
+            f"| {r['ms_per_step']} | {r['ms_per_network_step']} "
             f"| {r['minutes_for_50_epochs']} | {r['speedup_per_network_vs_paper']} | {ran} |"
         )
     out.append("")
+    if missing:
+        out += [
+            f"**Benchmark {cut or 'incomplete'}**: {len(rows)} of {len(plan)} rows measured; "
+            f"not measured: {'; '.join(missing)}.",
+            "",
+        ]
 
     def find(k: int, streams: str):
         for r in rows:
@@ -85,19 +118,28 @@ def benchmark_section(rows: list[dict]) -> list[str]:
     return out
 
 
-def sweep_section(rows: list[dict]) -> list[str]:
+def sweep_section(rows: list[dict], rc: str = "0") -> list[str]:
+    cut = why_cut(rc)
     if not rows:
-        return ["No sweep CSV (skipped or failed: see sweep.log)."]
+        return [f"No sweep rows ({cut or 'skipped or failed'}: see sweep.log)."]
     networks = {(r["noise"], r["rho"], r["log10_c"]) for r in rows}
     last_epoch = max(int(r["epoch"]) for r in rows)
     final = [r for r in rows if int(r["epoch"]) == last_epoch]
     diverged = [r for r in final if r["diverged"] == "True"]
     first = rows[0]
-    out = [
+    planned = int(first["epochs_planned"])
+    out = []
+    if last_epoch < planned and not final[0]["stopped"]:
+        out += [
+            f"**Sweep {cut or 'incomplete'} after epoch {last_epoch} of {planned}**: the "
+            "rows below are those of the epochs it finished.",
+            "",
+        ]
+    out += [
         f"{len(networks)} networks (seed {first['seed']}), {last_epoch} of "
         f"{first['epochs_planned']} epochs, steps ran as {first['step_path']}, "
-        f"{first['wall_seconds']} s"
-        + (f"; stopped {first['stopped']}" if first["stopped"] else ""),
+        f"{final[0]['wall_seconds']} s"
+        + (f"; stopped {final[0]['stopped']}" if final[0]["stopped"] else ""),
         f"Diverged: {len(diverged)}"
         + (
             ": " + "; ".join(f"{r['noise']} rho={r['rho']} c=1e{r['log10_c']}" for r in diverged)
@@ -159,11 +201,15 @@ def main(argv=None) -> None:
         "",
         "## Benchmark",
         "",
-        *benchmark_section(read_csv(args.out / "benchmark.csv")),
+        *benchmark_section(
+            read_csv(args.out / "benchmark.csv"),
+            read_plan(args.out / "benchmark.plan"),
+            str(args.benchmark_rc),
+        ),
         "",
         "## Paper-settings sweep (Fig. 2/3, one seed)",
         "",
-        *sweep_section(read_csv(args.out / "sweep.csv")),
+        *sweep_section(read_csv(args.out / "sweep.csv"), str(args.sweep_rc)),
     ]
     print("\n".join(lines))
 

@@ -197,11 +197,16 @@ def main(argv=None) -> int:
     deadline = started + args.budget_s
     epoch_started = [time.perf_counter()]
 
+    def at_mean_accuracy(m: StochasticMLP) -> list[float]:
+        return evaluate(m, test_data, False, 1000)["accuracy"]
+
     def after_epoch(epoch: int, m: StochasticMLP) -> dict[str, list[float]]:
         values = {"sigma_rms": m.weight_sigma_rms().tolist()}
         if epoch % args.test_every == 0 or epoch == args.epochs:
             gens = noise_generators(m, args.noise_streams, 1000 + epoch)
             values["test_accuracy_sampled"] = evaluate(m, test_data, True, 1000, gens)["accuracy"]
+        if epoch == args.epochs:
+            values["test_accuracy_mean_weights"] = at_mean_accuracy(m)
         now = time.perf_counter()
         last, epoch_started[0] = now - epoch_started[0], now
         if epoch < args.epochs and now + 1.1 * last > deadline:
@@ -210,9 +215,11 @@ def main(argv=None) -> int:
                 values["test_accuracy_sampled"] = evaluate(m, test_data, True, 1000, gens)[
                     "accuracy"
                 ]
+            values["test_accuracy_mean_weights"] = at_mean_accuracy(m)
             raise StopTraining(f"epoch {epoch + 1} would end past the budget", values)
         return values
 
+    rows = SweepRows(args, networks, started)
     history = train(
         model,
         objective,
@@ -221,70 +228,80 @@ def main(argv=None) -> int:
         describe=[f"noise={n} rho={r} c=1e{lc:g}" for n, r, lc in networks],
         log=lambda message: print(message, flush=True),
         after_epoch=after_epoch,
+        epoch_done=rows.append_epoch,
     )
-    wall = time.perf_counter() - started
-    write_rows(args, model, networks, history, test_data, wall)
+    n_div = sum(e is not None for e in history.diverged_epoch)
+    print(
+        f"wrote {args.out}: {len(networks)} networks x {len(history.epoch)} epochs"
+        f"{' (stopped ' + history.stopped + ')' if history.stopped else ''}; {n_div} diverged; "
+        f"steps ran as {history.step_path}; {time.perf_counter() - started:.0f} s"
+    )
     return 0
 
 
-def write_rows(args, model, networks, history, test_data, wall) -> None:
-    epochs_done = len(history.epoch)
-    at_mean = evaluate(model, test_data, False, 1000)["accuracy"]
-    fields = [
-        "noise",
-        "rho",
-        "log10_c",
-        "c",
-        "seed",
-        "epoch",
-        "epochs_planned",
-        "train_loss",
-        "train_accuracy",
-        "sigma_rms",
-        "test_accuracy_sampled",
-        "test_accuracy_mean_weights",
-        "diverged",
-        "diverged_epoch",
-        "step_path",
-        "wall_seconds",
-        "stopped",
-    ]
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    with open(args.out, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=fields)
-        writer.writeheader()
-        for i, (noise, rho, lc) in enumerate(networks):
-            for e in range(epochs_done):
-                values = history.epoch_metrics[e]
-                sampled = values.get("test_accuracy_sampled")
-                last = e == epochs_done - 1
+FIELDS = [
+    "noise",
+    "rho",
+    "log10_c",
+    "c",
+    "seed",
+    "epoch",
+    "epochs_planned",
+    "train_loss",
+    "train_accuracy",
+    "sigma_rms",
+    "test_accuracy_sampled",
+    "test_accuracy_mean_weights",
+    "diverged",
+    "diverged_epoch",
+    "step_path",
+    "wall_seconds",
+    "stopped",
+]
+
+
+class SweepRows:
+    """The sweep's CSV, one row per network and epoch, appended after every epoch: a run
+    cut short (a time limit, a failure) keeps every finished epoch. ``wall_seconds`` is the
+    time since the start when the epoch's rows were written."""
+
+    def __init__(self, args, networks, started: float):
+        self.args, self.networks, self.started = args, networks, started
+        self.path = Path(args.out)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "w", newline="") as f:
+            csv.DictWriter(f, fieldnames=FIELDS).writeheader()
+
+    def append_epoch(self, history) -> None:
+        e = len(history.epoch) - 1
+        values = history.epoch_metrics[e]
+        sampled = values.get("test_accuracy_sampled")
+        at_mean = values.get("test_accuracy_mean_weights")
+        wall = round(time.perf_counter() - self.started, 1)
+        with open(self.path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            for i, (noise, rho, lc) in enumerate(self.networks):
                 writer.writerow(
                     {
                         "noise": noise,
                         "rho": rho,
                         "log10_c": lc,
                         "c": 10.0**lc,
-                        "seed": args.seed,
-                        "epoch": e + 1,
-                        "epochs_planned": args.epochs,
+                        "seed": self.args.seed,
+                        "epoch": history.epoch[e],
+                        "epochs_planned": self.args.epochs,
                         "train_loss": history.loss[e][i],
                         "train_accuracy": history.train_accuracy[e][i],
                         "sigma_rms": values["sigma_rms"][i],
                         "test_accuracy_sampled": sampled[i] if sampled else "",
-                        "test_accuracy_mean_weights": at_mean[i] if last else "",
+                        "test_accuracy_mean_weights": at_mean[i] if at_mean else "",
                         "diverged": history.diverged_epoch[i] is not None,
                         "diverged_epoch": history.diverged_epoch[i] or "",
                         "step_path": history.step_path,
-                        "wall_seconds": round(wall, 1),
+                        "wall_seconds": wall,
                         "stopped": history.stopped,
                     }
                 )
-    n_div = sum(e is not None for e in history.diverged_epoch)
-    print(
-        f"wrote {args.out}: {len(networks)} networks x {epochs_done} epochs"
-        f"{' (stopped ' + history.stopped + ')' if history.stopped else ''}; {n_div} diverged; "
-        f"steps ran as {history.step_path}; {wall:.0f} s"
-    )
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ def print_table(rows: list[dict]) -> None:
     shown = [
         "path",
         "networks",
+        "distinct_seeds",
         "ms_per_step",
         "ms_per_network_step",
         "minutes_for_50_epochs",
@@ -73,6 +74,11 @@ def main(argv=None) -> int:
         action="store_true",
         help="leave out the rows with one shared noise stream",
     )
+    parser.add_argument(
+        "--no-plain-rows",
+        action="store_true",
+        help="leave out the rows of the same groups written as plain PyTorch",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -81,26 +87,52 @@ def main(argv=None) -> int:
     groups = args.groups if args.groups is not None else ([60, 240] if on_cuda else [30, 240])
     group_steps = args.group_steps or (200 if on_cuda else 50)
     steps = {"paper": args.paper_steps, "single": args.single_steps, "group": group_steps}
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = prepare_mnist(args.mnist, tmp)
-        rows = run_benchmark(raw, device, steps, groups=groups, shared_rows=not args.no_shared_rows)
     stamp = {
         "device": device_name(device),
         "date": datetime.date.today().isoformat(),
         "torch": torch.__version__,
     }
-    rows = [{**stamp, **r} for r in rows]
-    print_table(rows)
+    out = Path(args.out).resolve() if args.out else None
+    written = []
+
+    def append(row: dict) -> None:
+        """Each row goes into the CSV as soon as it is measured: a run cut short (a time
+        limit, a failure) keeps every finished row."""
+        row = {**stamp, **row}
+        written.append(row)
+        if out is None:
+            return
+        out.parent.mkdir(parents=True, exist_ok=True)
+        new_file = len(written) == 1
+        with open(out, "w" if new_file else "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def write_plan(names: list[str]) -> None:
+        """The rows this run will measure, one label per line (OUT with suffix .plan)."""
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.with_suffix(".plan").write_text("\n".join(names) + "\n")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = prepare_mnist(args.mnist, tmp)
+        run_benchmark(
+            raw,
+            device,
+            steps,
+            groups=groups,
+            shared_rows=not args.no_shared_rows,
+            plain_rows=not args.no_plain_rows,
+            on_row=append,
+            on_plan=write_plan,
+        )
+    print_table(written)
     print(f"device: {stamp['device']}; torch {torch.__version__}")
-    mislabelled = [r["path"] for r in rows if not r["path_as_labelled"]]
+    mislabelled = [r["path"] for r in written if not r["path_as_labelled"]]
     for name in mislabelled:
         print(f"WARNING: row {name!r} did not run the path its label says")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        with open(args.out, "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
     return 1 if mislabelled else 0
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .artefacts import NetworkSpec
 from .data import MNIST_RAW_MD5, Dataset, fetch_mnist, load_mnist, read_idx
 from .engine import TrainOptions, train
 from .model import StochasticMLP
@@ -43,12 +44,14 @@ class BenchmarkRow:
     path: str  # what ran
     reason: str = ""  # why eager, when it was
     noise_streams: str = ""
+    distinct_seeds: int = 1  # noise streams drawn per step (one per distinct seed)
 
     def as_dict(self, baseline_ms: float) -> dict:
         per_network = self.ms_per_step / self.networks
         return {
             "path": self.name,
             "networks": self.networks,
+            "distinct_seeds": self.distinct_seeds,
             "noise_streams": self.noise_streams,
             "ms_per_step": round(self.ms_per_step, 4),
             "ms_per_network_step": round(per_network, 4),
@@ -178,26 +181,54 @@ def _time_paper_pattern(loader, device, steps: int, warmup: int) -> float:
     return (time.perf_counter() - start) / steps * 1000
 
 
+# The Figure 2/3 sweep of config.yaml (a test keeps the two equal): written out here so
+# that the benchmark needs no YAML reader on a bare GPU machine.
+PAPER_SWEEP = {
+    "rho": ["1/2", "2/3", "4/3", "2"],
+    "log10_c": {"start": -3.0, "stop": 4.25, "step": 0.25},
+    "noise": ["heterogeneous", "homogeneous"],
+    "seeds": [0, 1, 2],
+}
+
+
+def sweep_group_specs(networks: int, sweep: dict | None = None) -> list[NetworkSpec]:
+    """The first training group of ``networks`` networks of the paper's Figure 2/3 sweep,
+    composed as the workflow composes it (``config.training_groups``: neighbouring networks
+    of one noise setting and ρ across c and the sweep's seeds), so that it holds as many
+    distinct seeds as the workflow's groups do. Networks beyond the sweep's count repeat."""
+    from .config import training_groups
+
+    config = {
+        "sweep": dict(PAPER_SWEEP if sweep is None else sweep),
+        "training": {"group_size": networks},
+        "targets": ["fig2"],  # the sweep alone
+    }
+    members = training_groups(config)[0]
+    members = [members[i % len(members)] for i in range(networks)]
+    return [NetworkSpec.from_wildcards(m) for m in members]
+
+
 def sweep_like_group(networks: int, device, dtype=torch.float32):
-    """K networks with the sweep's mix of noise settings, ρ and c (paper architecture)."""
-    rhos = [0.5, 2 / 3, 4 / 3, 2.0]
+    """K networks of the paper architecture as the workflow groups them (``sweep_group_specs``):
+    the model, its objective and the number of distinct seeds in the group."""
+    specs = sweep_group_specs(networks)
     model = StochasticMLP(
         [784, 100, 100, 10],
-        noise=["heterogeneous" if k % 2 == 0 else "homogeneous" for k in range(networks)],
-        seeds=list(range(networks)),
+        noise=[s.noise for s in specs],
+        seeds=[s.seed for s in specs],
         dtype=dtype,
         device=device,
     )
     objective = EnergyEfficientObjective(
-        c=[10.0 ** (-3 + 0.25 * (k % 30)) for k in range(networks)],
-        rho=[rhos[k % 4] for k in range(networks)],
+        c=[s.c for s in specs],
+        rho=[s.rho_value for s in specs],
         magnitude_lambda=1e-4,
         n_train=60000,
         batch_size=20,
         device=device,
         dtype=dtype,
     )
-    return model, objective
+    return model, objective, len({s.seed for s in specs})
 
 
 def engine_ms_per_step(
@@ -207,15 +238,15 @@ def engine_ms_per_step(
     steps: int,
     cuda_graph: bool = True,
     noise_streams: str = "per_network",
-) -> tuple[float, str, str]:
+) -> tuple[float, str, str, int]:
     """Steady-state ms per step of our engine for a group of ``networks`` networks.
 
     Two epochs of ``steps`` steps: the first holds the warm-up and the capture, the
-    second is timed. Returns (ms per step, path that ran, why eager).
+    second is timed. Returns (ms per step, path that ran, why eager, distinct seeds).
     """
     n = steps * 20
     data = Dataset(train_data.inputs[:n], train_data.labels[:n]).to(device)
-    model, objective = sweep_like_group(networks, device)
+    model, objective, n_seeds = sweep_like_group(networks, device)
     # As training jobs run: a diverging network is isolated (the per-step checks included).
     options = TrainOptions(
         2,
@@ -226,23 +257,66 @@ def engine_ms_per_step(
         on_non_finite="isolate",
     )
     history = train(model, objective, data, options, log=lambda _m: None)
-    return history.step_seconds[-1] / steps * 1000, history.step_path, history.step_path_reason
+    ms = history.step_seconds[-1] / steps * 1000
+    return ms, history.step_path, history.step_path_reason, n_seeds
 
 
-def run_benchmark(
-    raw_dir, device, steps: dict[str, int], groups=(60, 240), shared_rows=True, log=print
-) -> list[dict]:
-    """Rows of the benchmark table, all timed in this one process on ``device``.
+PLAIN_ROW = "plain PyTorch (no engine: randn per layer, F.softplus, fused Adam), K={k}"
 
-    CUDA: the paper's pattern; ours eager K=1; ours graph K=1 and every K of ``groups``;
-    with ``shared_rows`` also graph K=1 and the largest K with one shared noise stream,
-    the price of per-network streams. CPU: the same rows, eager.
-    """
-    device = torch.device(device)
-    train_data = load_mnist(raw_dir, train=True)
-    paper_ms, note = paper_pattern_ms_per_step(raw_dir, device, steps["paper"])
-    rows = [BenchmarkRow(PAPER_ROW + note, 1, paper_ms, "eager", "eager", "", "")]
-    log(f"{rows[-1].name}: {paper_ms:.3f} ms/step")
+
+def plain_ms_per_step(train_data: Dataset, device, networks: int, steps: int) -> float:
+    """ms per step of the same K networks written as plain eager PyTorch, without the
+    engine: one ``randn`` per layer for the whole group, ``F.softplus``, σ^-ρ by ``pow``,
+    fused Adam, no bookkeeping (no divergence checks, no metrics). What a user would
+    write by hand; our engine's step should be no slower."""
+    model, objective, _ = sweep_like_group(networks, device)
+    params = [*model.mu_w, *model.mu_b, *model.phi_w, *model.phi_b]
+    fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
+    optimiser = torch.optim.Adam(params, lr=5e-4, **fused)
+    rho = objective.rho
+    c = objective.c
+    scale = objective.dataset_weight
+    inputs = train_data.inputs[: steps * 20].to(device)
+    labels = train_data.labels[: steps * 20].to(device)
+    k = networks
+
+    def step(i):
+        idx = torch.arange(i * 20, (i + 1) * 20, device=device) % len(labels)
+        x = inputs[idx].expand(k, -1, -1)
+        y = labels[idx].expand(k, -1)
+        h = x
+        reliability = 0.0
+        magnitude = 0.0
+        for layer in range(model.n_layers):
+            sw, sb = F.softplus(model.phi_w[layer]), F.softplus(model.phi_b[layer])
+            w = model.mu_w[layer] + sw * torch.randn_like(sw)
+            b = model.mu_b[layer] + sb * torch.randn_like(sb)
+            reliability = reliability + sw.pow(-rho[:, None, None]).sum((1, 2))
+            reliability = reliability + sb.pow(-rho[:, None]).sum(1)
+            magnitude = magnitude + model.mu_w[layer].abs().sum((1, 2))
+            magnitude = magnitude + model.mu_b[layer].abs().sum(1)
+            h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+            if layer < model.n_layers - 1:
+                h = F.relu(h)
+        performance = F.cross_entropy(h.reshape(k * 20, -1), y.reshape(-1), reduction="sum")
+        loss = performance + scale * (1e-4 * magnitude + c * reliability).sum()
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+
+    for i in range(5):
+        step(i)
+    _sync(device)
+    start = time.perf_counter()
+    for i in range(steps):
+        step(i)
+    _sync(device)
+    return (time.perf_counter() - start) / steps * 1000
+
+
+def _plan(device, steps, groups, shared_rows, plain_rows) -> list[tuple]:
+    """(label, K, steps, capture, noise streams, expected path) of every row after the
+    paper's pattern; capture None marks a plain-PyTorch row."""
     on_cuda = device.type == "cuda"
     mode = "CUDA graph" if on_cuda else "eager"
     expected = "cuda_graph" if on_cuda else "eager"
@@ -254,17 +328,120 @@ def run_benchmark(
         plan.append((label, 1, steps["single"], True, "shared", expected))
     for k in groups:
         plan.append((f"ours, {mode}, K={k}", k, steps["group"], True, "per_network", expected))
+        if plain_rows:
+            plan.append((PLAIN_ROW.format(k=k), k, steps["group"], None, "shared", "eager"))
     if shared_rows and groups:
         k = max(groups)
         label = f"ours, {mode}, K={k}, one shared noise stream"
         plan.append((label, k, steps["group"], True, "shared", expected))
+    return plan
+
+
+def run_benchmark(
+    raw_dir,
+    device,
+    steps: dict[str, int],
+    groups=(60, 240),
+    shared_rows=True,
+    plain_rows=True,
+    log=print,
+    on_row=None,
+    on_plan=None,
+) -> list[dict]:
+    """Rows of the benchmark table, all timed in this one process on ``device``.
+
+    CUDA: the paper's pattern; ours eager K=1; ours graph K=1 and every K of ``groups``;
+    with ``shared_rows`` also graph K=1 and the largest K with one shared noise stream,
+    the price of per-network streams; with ``plain_rows``, the same groups written as
+    plain PyTorch. CPU: the same rows, eager. ``on_row(row)`` gets each row as soon as it
+    is measured (so a run cut short keeps what it finished); ``on_plan(names)`` the
+    labels of every row before the first is measured (so a summary can name the rows a
+    cut-short run did not reach).
+    """
+    device = torch.device(device)
+    plan = _plan(device, steps, groups, shared_rows, plain_rows)
+    if on_plan:
+        on_plan([PAPER_ROW] + [row[0] for row in plan])
+    train_data = load_mnist(raw_dir, train=True)
+    paper_ms, note = paper_pattern_ms_per_step(raw_dir, device, steps["paper"])
+    baseline = BenchmarkRow(PAPER_ROW + note, 1, paper_ms, "eager", "eager", "", "")
+    log(f"{baseline.name}: {paper_ms:.3f} ms/step")
+    rows = [baseline.as_dict(paper_ms)]
+    if on_row:
+        on_row(rows[-1])
     for name, k, n_steps, graph, streams, expected_path in plan:
-        ms, path, reason = engine_ms_per_step(train_data, device, k, n_steps, graph, streams)
-        rows.append(BenchmarkRow(name, k, ms, expected_path, path, reason, streams))
+        if graph is None:  # the plain-PyTorch row
+            ms, path, reason = plain_ms_per_step(train_data, device, k, n_steps), "eager", ""
+            n_seeds = len({spec.seed for spec in sweep_group_specs(k)})
+        else:
+            ms, path, reason, n_seeds = engine_ms_per_step(
+                train_data, device, k, n_steps, graph, streams
+            )
+        row = BenchmarkRow(name, k, ms, expected_path, path, reason, streams, n_seeds)
+        rows.append(row.as_dict(paper_ms))
+        if on_row:
+            on_row(rows[-1])
         flag = "" if path == expected_path else f"  WARNING: ran {path} ({reason})"
         log(f"{name}: {ms:.3f} ms/step ({path}){flag}")
-    baseline = rows[0].ms_per_step
-    return [r.as_dict(baseline) for r in rows]
+    return rows
+
+
+# Operators one training step may dispatch (views and detach excluded), whatever the group
+# size: the stand-in, measurable on a CPU, for the nodes of the CUDA graph a GPU step
+# replays (tests/test_engine.py checks it; README, Speed).
+STEP_OPERATOR_BUDGET = 400
+
+
+def step_operator_counts(
+    networks: int,
+    seeds=(0, 1),
+    gpu_like: bool = True,
+    noise=("heterogeneous", "homogeneous"),
+):
+    """Operators (``collections.Counter`` by ATen name) that one training step of
+    ``networks`` networks of the paper architecture dispatches, views and ``detach``
+    excluded: what would be kernels (graph nodes) on a GPU.
+
+    The networks cycle through ``seeds`` and ``noise``; divergence isolation is on, as in
+    training jobs. ``gpu_like``: the step as it runs on a GPU, where the freezing masks
+    run every step (on the CPU they are skipped while every network is alive). Counted
+    on the CPU, in a ``TorchDispatchMode``, after two warm-up steps.
+    """
+    import collections
+
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from .engine import _set_up
+
+    class _Count(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.counts = collections.Counter()
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            if not func.is_view and func.overloadpacket is not torch.ops.aten.detach:
+                self.counts[str(func.overloadpacket)] += 1
+            return func(*args, **(kwargs or {}))
+
+    model = StochasticMLP(
+        [784, 100, 100, 10],
+        [noise[i % len(noise)] for i in range(networks)],
+        [seeds[i % len(seeds)] for i in range(networks)],
+    )
+    objective = EnergyEfficientObjective([0.1] * networks, [2.0] * networks, 1e-4, 1000, 20)
+    gen = torch.Generator().manual_seed(0)
+    data = Dataset(
+        torch.rand(1000, 784, generator=gen), torch.randint(0, 10, (1000,), generator=gen)
+    )
+    options = TrainOptions(1, 20, 1e-3, on_non_finite="isolate")
+    body = _set_up(model, objective, data, options, None, None, lambda _m: None, None).body
+    body.host_checks = not gpu_like
+    body.batch_idx.copy_(torch.arange(20).repeat(networks, 1))
+    for _ in range(2):
+        body()
+    with _Count() as counter:
+        body()
+    return counter.counts
 
 
 def device_name(device) -> str:

@@ -16,7 +16,10 @@ so a killed job continues where it stopped with identical results.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
 import math
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -197,49 +200,94 @@ class GraphBackend:
         return fresh
 
 
-class CudaGraphBackend(GraphBackend):
-    """Warm-up on a side stream; capture with every noise generator registered."""
+class CudaApi:
+    """The CUDA calls a ``CudaGraphBackend`` makes, in one place, so that tests can run its
+    control flow on the CPU with a stand-in (``tests/test_engine.py``)."""
 
-    def __init__(self, device: torch.device):
+    def current_stream(self, device):
+        return torch.cuda.current_stream(device)
+
+    def new_stream(self, device):
+        return torch.cuda.Stream(device)
+
+    def stream(self, stream):
+        return torch.cuda.stream(stream)
+
+    def synchronize(self, device) -> None:
+        torch.cuda.synchronize(device)
+
+    def new_graph(self):
+        return torch.cuda.CUDAGraph()
+
+    def graph_pool_handle(self):
+        return torch.cuda.graph_pool_handle()
+
+    def end_allocate_to_pool(self, index: int, pool) -> None:
+        torch._C._cuda_endAllocateToPool(index, pool)
+
+    def release_pool(self, index: int, pool) -> None:
+        torch._C._cuda_releasePool(index, pool)
+
+    def default_generator(self, index: int) -> torch.Generator:
+        return torch.cuda.default_generators[index]
+
+
+class CudaGraphBackend(GraphBackend):
+    """Warm-up on a side stream; capture with every noise generator registered, into a
+    private memory pool of our own (``graph_pool_handle``), released if capture fails."""
+
+    def __init__(self, device: torch.device, api: CudaApi | None = None):
         self.device = device
+        self.api = CudaApi() if api is None else api
         self._default_state = None
 
     def warmup(self, step):
-        current = torch.cuda.current_stream(self.device)
-        side = torch.cuda.Stream(self.device)
+        api = self.api
+        current = api.current_stream(self.device)
+        side = api.new_stream(self.device)
         side.wait_stream(current)
-        with torch.cuda.stream(side):
+        with api.stream(side):
             step()
         current.wait_stream(side)
 
     def capture(self, step, generators):
-        current = torch.cuda.current_stream(self.device)
-        default = torch.cuda.default_generators[self.device.index]
+        api, index = self.api, self.device.index
+        current = api.current_stream(self.device)
+        default = api.default_generator(index)
         self._default_state = default.get_state()
-        graph = torch.cuda.CUDAGraph()
+        graph = api.new_graph()
         # Replays must advance each network's own generator: register them (PyTorch
         # >= 2.4); the default generator is registered by capture_begin itself.
         for gen in generators:
             graph.register_generator_state(gen)
-        torch.cuda.synchronize(self.device)
-        stream = torch.cuda.Stream(self.device)
+        api.synchronize(self.device)
+        stream = api.new_stream(self.device)
         stream.wait_stream(current)
+        # Our own handle, not graph.pool(): after a failed capture graph.pool() raises,
+        # and a pool never released leaves the allocator routing to it (the next
+        # empty_cache or out-of-memory retry then fails an internal assert).
+        pool = api.graph_pool_handle()
         # torch.cuda.graph's __exit__ ends the capture before it restores the stream, so
         # a failing capture_end leaves the capture stream current. Here the ``with``
         # restores the stream whatever happens inside.
-        with torch.cuda.stream(stream):
-            graph.capture_begin()
+        with api.stream(stream):
+            graph.capture_begin(pool=pool)
+            ended = False
             try:
                 step()
+                graph.capture_end()
+                ended = True
             except BaseException:
+                if not ended:
+                    with contextlib.suppress(Exception):
+                        graph.capture_end()
+                # Whether or not capture_end got as far as handing the allocator back,
+                # stop routing this stream's allocations to the pool, then free it.
                 with contextlib.suppress(Exception):
-                    graph.capture_end()
-                # If capture_end failed before handing the allocator back, later
-                # allocations on this stream would still go to the graph's pool.
+                    api.end_allocate_to_pool(index, pool)
                 with contextlib.suppress(Exception):
-                    torch._C._cuda_endAllocateToPool(self.device.index, graph.pool())
+                    api.release_pool(index, pool)
                 raise
-            graph.capture_end()
         current.wait_stream(stream)
         return graph
 
@@ -247,7 +295,7 @@ class CudaGraphBackend(GraphBackend):
         fresh = super().restore_generators(generators, states)
         # capture_begin put the default CUDA generator in capture mode as well: give it
         # back a state outside any capture, then prove that it draws.
-        default = torch.cuda.default_generators[self.device.index]
+        default = self.api.default_generator(self.device.index)
         if self._default_state is not None:
             repaired = torch.Generator(device=self.device)
             repaired.set_state(self._default_state)
@@ -355,6 +403,7 @@ class _TrainingStep:
         # On the CPU a host read is free, so the freezing is skipped while every
         # network is alive; on a GPU it always runs (a read would synchronise).
         self.host_checks = device.type == "cpu"
+        self._masks: list[torch.Tensor] | None = None
 
     def reset(self) -> None:
         for v in (self.loss_sum, self.correct, self.finite_steps, *self.part_sums.values()):
@@ -409,15 +458,56 @@ class _TrainingStep:
                 self.part_sums[name] += torch.where(alive, part.detach(), 0.0)
 
     def _freeze_dead(self) -> None:
-        dead = ~self.alive
-        for p in self.params:
-            mask = dead.view(-1, *([1] * (p.dim() - 1)))
+        """Zero the gradient and Adam's first moment of every network that is not alive.
+
+        With both zero, Adam's update m̂/(√v̂ + ε) is exactly 0 in this step and, since the
+        gradient stays zeroed, in every later one: the second moment needs no zeroing.
+        Two masked fills per parameter tensor (on a GPU inside the captured step, where
+        the fills run even while every network is alive: a host check would synchronise).
+        """
+        for p, mask in zip(self.params, self._dead_masks(), strict=True):
             if p.grad is not None:
                 p.grad.masked_fill_(mask, 0.0)
             state = self.optimiser.state.get(p)
             if state:
                 state["exp_avg"].masked_fill_(mask, 0.0)
-                state["exp_avg_sq"].masked_fill_(mask, 0.0)
+
+    def _dead_masks(self) -> list[torch.Tensor]:
+        """Per parameter tensor, ``~alive`` viewed to broadcast over it (views, made once)."""
+        if self._masks is None:
+            self._dead = torch.zeros_like(self.alive)
+            self._masks = [self._dead.view(-1, *([1] * (p.dim() - 1))) for p in self.params]
+        torch.logical_not(self.alive, out=self._dead)
+        return self._masks
+
+
+# glibc's mallopt parameters (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_allocator_tuned = False
+
+
+def keep_freed_cpu_memory() -> bool:
+    """Make freed CPU memory reusable without page faults, for the rest of the process.
+
+    A CPU step allocates and frees dozens of (K, out, in) temporaries, each megabytes.
+    glibc serves such blocks with mmap and returns them to the system on free, so every
+    allocation of the next step touches fresh pages: page faults cost a K = 30 step on
+    one thread about a third of its time. With mmap off and no trimming, freed blocks
+    stay in the heap and the next step reuses them; the peak memory is the same. Values
+    are not affected. Returns whether the setting took (glibc on Linux only); idempotent.
+    """
+    global _allocator_tuned
+    if _allocator_tuned:
+        return True
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):  # not glibc (e.g. musl): leave the allocator alone
+        return False
+    _allocator_tuned = bool(mallopt(_M_MMAP_MAX, 0)) and bool(mallopt(_M_TRIM_THRESHOLD, 2**31 - 1))
+    return _allocator_tuned
 
 
 def _eager_reason(options: TrainOptions, device, after_backward) -> str:
@@ -444,6 +534,7 @@ def train(
     after_backward: Callable[[StochasticMLP, object, torch.Tensor], None] | None = None,
     after_epoch: Callable[[int, StochasticMLP], dict[str, list[float]]] | None = None,
     graph_backend: GraphBackend | None = None,
+    epoch_done: Callable[[TrainHistory], None] | None = None,
 ) -> TrainHistory:
     """Train (or, with ``update=False``, only pass over the data with) ``model``.
 
@@ -453,6 +544,8 @@ def train(
     ``after_epoch(epoch, model)`` runs after every epoch (numbered from 1) and returns
     named per-network values (e.g. RMS σ, a test accuracy) kept in
     ``history.epoch_metrics``; it must not draw from the training noise streams.
+    ``epoch_done(history)`` runs after each epoch's checkpoint with the history so far
+    (e.g. to append the epoch's rows to a file, so a run cut short keeps them).
     ``graph_backend`` replaces the CUDA-graph machinery (tests inject a fake); by
     default a CUDA device captures the step unless ``options`` or a hook forbid it.
     The whole run takes place with the model's device as the current CUDA device.
@@ -473,6 +566,7 @@ def train(
             after_backward,
             after_epoch,
             graph_backend,
+            epoch_done,
         )
 
 
@@ -490,6 +584,17 @@ def check_cuda_device(device: torch.device) -> None:
         )
 
 
+def adam_settings(device: torch.device) -> dict:
+    """Adam's implementation switches on ``device``: the fused kernel on the CPU and on
+    CUDA (one kernel for all parameters of a step, instead of a dozen elementwise passes
+    per parameter, or on CUDA the per-parameter loop that ``fused=False`` falls back to
+    without ``foreach``); ``capturable`` on CUDA, so the step counts stay on the device
+    and the step can be captured in a CUDA graph. Graph and eager steps use the same
+    arithmetic, so the two give the same parameters."""
+    on_cuda = device.type == "cuda"
+    return {"capturable": on_cuda, "fused": device.type in ("cpu", "cuda")}
+
+
 def _make_optimiser(model: StochasticMLP, options: TrainOptions, device) -> torch.optim.Adam:
     """Adam over μ (``learning_rate``) and the noise parameters φ (``sigma_learning_rate``)."""
     noise_params = [*model.phi_w, *model.phi_b, model.phi_shared]
@@ -503,13 +608,7 @@ def _make_optimiser(model: StochasticMLP, options: TrainOptions, device) -> torc
         lr=options.learning_rate,
         betas=options.adam_betas,
         eps=options.adam_eps,
-        # The same Adam arithmetic whether the step is replayed from a graph or eager
-        # (after a failed capture), so the two give the same parameters.
-        capturable=device.type == "cuda",
-        # On the CPU one fused kernel per parameter instead of a dozen elementwise
-        # passes: the same update up to rounding, a step about 20 % faster for the
-        # paper-slice group of 8 networks.
-        fused=device.type == "cpu",
+        **adam_settings(torch.device(device)),
     )
 
 
@@ -533,6 +632,9 @@ class _Run:
             return
         state = {
             "epoch": epoch,
+            # Generator states are device-specific: a CPU state cannot seed a CUDA
+            # generator, nor the other way round.
+            "device_type": self.model.mu_w[0].device.type,
             "describe": self.describe,
             "options": asdict(self.options),
             "model": self.model.state_dict(),
@@ -552,6 +654,14 @@ class _Run:
         if state["describe"] != self.describe or state["options"] != asdict(self.options):
             raise RuntimeError(
                 f"checkpoint {path} belongs to another configuration; delete it to start again"
+            )
+        here = self.model.mu_w[0].device.type
+        saved = state.get("device_type", here)  # checkpoints before it was recorded
+        if saved != here:
+            raise RuntimeError(
+                f"checkpoint {path} was written on {saved}, but this run is on {here}: its "
+                "noise-generator states cannot continue on another kind of device. Run on "
+                f"{saved} (training.device) to resume, or delete the checkpoint to start again"
             )
         self.model.load_state_dict(state["model"])
         self.optimiser.load_state_dict(state["optimiser"])
@@ -666,8 +776,11 @@ def _train(
     after_backward,
     after_epoch,
     graph_backend,
+    epoch_done=None,
 ) -> TrainHistory:
     device = model.mu_w[0].device
+    if device.type == "cpu":
+        keep_freed_cpu_memory()
     reason = _eager_reason(options, device, after_backward)
     if graph_backend is None and not reason:
         graph_backend = CudaGraphBackend(device)
@@ -692,6 +805,8 @@ def _train(
         eta = elapsed / (epoch + 1 - start_epoch) * (options.epochs - epoch - 1)
         run.log_epoch(epoch, result, seconds, elapsed, eta)
         run.checkpoint(epoch, history)
+        if epoch_done is not None:
+            epoch_done(history)
         if stop is not None:
             log(f"training stopped {history.stopped}")
             break

@@ -291,7 +291,10 @@ def fit_and_write(
     out_dir, named after the job's settings and networks) lets a killed job resume; it is
     removed at the end, and so is one of other settings.
     """
-    name = checkpoint_file({"training": setup.training, "networks": describe})
+    # The device type is part of the name: generator states do not move between a CPU
+    # and a GPU, so a job moved to the other kind starts afresh (and removes the other).
+    identity = {"training": setup.training, "networks": describe, "device": setup.device.type}
+    name = checkpoint_file(identity)
     for stale in remove_other_checkpoints(setup.out_dirs[0], keep=name):
         log(f"removed {stale}: the checkpoint of a run with other settings")
     checkpoint = setup.out_dirs[0] / name
