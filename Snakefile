@@ -3,6 +3,7 @@
 #
 #   data -> train (one job per noise, rho, c, seed) -> synapse statistics
 #   -> variational posterior -> experimental data -> tables -> figures -> claims
+#   -> reproduction (ours beside the authors' published data)
 #
 # Run `snakemake --cores all` for the paper settings (config.yaml), or
 # `snakemake --profile profiles/quick` for a reduced run on a laptop CPU.
@@ -26,6 +27,7 @@ include: "workflow/rules/posterior.smk"
 include: "workflow/rules/experimental.smk"
 include: "workflow/rules/figures.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/reproduction.smk"
 include: "workflow/rules/paper_settings.smk"
 include: "workflow/rules/benchmark.smk"
 

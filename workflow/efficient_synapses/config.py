@@ -7,6 +7,10 @@ import math
 from .artefacts import c_label, parse_rho, rho_label, rho_text, rho_value
 from .costs import c_from_s
 
+# Values of c of the published Figure 2/3 arrays (60 columns: one heterogeneous and one
+# homogeneous per c; efficient_synapses.published).
+PUBLISHED_C_COUNT = 30
+
 
 class ConfigError(ValueError):
     """config.yaml is valid JSON-schema-wise but inconsistent."""
@@ -69,6 +73,12 @@ def check_config(config: dict) -> None:
             raise ConfigError(
                 f"targets: unknown target {target!r}; expected one of {sorted(TARGET_STAGES)}"
             )
+    published = config.get("published")
+    if published is not None and published["log10_c"]["count"] != PUBLISHED_C_COUNT:
+        raise ConfigError(
+            f"published.log10_c.count is {published['log10_c']['count']}, but the published "
+            f"Figure 2/3 arrays hold {PUBLISHED_C_COUNT} values of c"
+        )
     n_train = training["train_subset"] or 60000
     if training["batch_size"] > n_train:
         raise ConfigError(
@@ -122,6 +132,8 @@ TARGET_STAGES = {
     "training": {"sweep"},
     "training_history": {"sweep"},
     "drift": {"sweep"},
+    "reproduction": set(),  # compares whatever the other targets trained
+    "fig5_published": {"curvature"},
     "paper_slice": {"sweep"},
     "experimental": set(),
     "curvature": {"curvature"},

@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from .artefacts import read_metrics, write_metrics
-from .cost_analysis import network_cost_summary, trivial_cost_lower_bound
+from .cost_analysis import cost_at_end, network_cost_summary, trivial_cost_lower_bound
 
 SIGMA_REL_TOL = 0.10
 ACCURACY_TOL = 0.02
@@ -146,7 +146,7 @@ def network_row(
         state = "unknown (no history)"
     else:
         state = "equilibrium" if converged <= n_epochs - window else "in transit"
-    cost = metrics.get("cost_at_end") or {}
+    cost = cost_at_end(metrics)
     return {
         **_identity(metrics),
         "test_accuracy_sampled": metrics.get("test_accuracy_sampled"),
@@ -159,9 +159,9 @@ def network_row(
         "state": state,
         "wall_seconds": metrics.get("wall_seconds"),
         "overall_cost": cost.get("overall_cost"),
-        "trivial_cost": cost.get("trivial_cost"),
-        "c_trivial_cheaper": cost.get("c_trivial_cheaper"),
-        "trivial_cheaper": cost.get("trivial_cheaper"),
+        "chance_bound": cost.get("chance_bound"),
+        "c_beats_trivial_below": cost.get("c_beats_trivial_below"),
+        "above_chance_bound": cost.get("above_chance_bound"),
     }
 
 
@@ -211,22 +211,22 @@ def markdown_table(table: pd.DataFrame) -> str:
     """The README table: per network, accuracy, σ, convergence, state, cost, wall time."""
     header = (
         "| variant | ρ | c | noise | sampled test acc | mean-weight test acc | RMS σ | "
-        "epochs to convergence | state at the end | C − C_trivial | c beyond which "
-        "trivial is cheaper | wall time (group) |\n"
+        "epochs to convergence | state at the end | C − N H(y) | c below which no trivial "
+        "network is cheaper | wall time (group) |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|"
     )
     lines = [header]
     for row in table.itertuples(index=False):
         gap = None
-        if row.overall_cost is not None and row.trivial_cost is not None:
-            gap = row.overall_cost - row.trivial_cost
+        if row.overall_cost is not None and row.chance_bound is not None:
+            gap = row.overall_cost - row.chance_bound
         wall = None if row.wall_seconds is None else row.wall_seconds / 60
         lines.append(
             f"| {row.variant} | {row.rho} | {row.c:.3g} | {row.noise} | "
             f"{_fmt(row.test_accuracy_sampled, '.3f')} | "
             f"{_fmt(row.test_accuracy_mean_weights, '.3f')} | {_fmt(row.sigma_rms, '.3g')} | "
             f"{_fmt(row.epochs_to_convergence, 'd')} | {row.state} | {_fmt(gap, '.4g')} | "
-            f"{_fmt(row.c_trivial_cheaper, '.3g')} | {_fmt(wall, '.1f')} min |"
+            f"{_fmt(row.c_beats_trivial_below, '.3g')} | {_fmt(wall, '.1f')} min |"
         )
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from .artefacts import read_metrics
+from .cost_analysis import cost_at_end
 
 TRAINING_COLUMNS = [
     "noise",
@@ -36,6 +37,11 @@ TRAINING_COLUMNS = [
 ]
 
 
+# RMS over the weights of every synapse's own σ_i: recorded where homogeneous networks
+# are sampled with a shared σ_rms (the released code's form); empty otherwise.
+OPTIONAL_COLUMNS = ["sigma_rms_own"]
+
+
 # Silent units and the split of RMS σ at the end of training (efficient_synapses.drift);
 # empty for a metrics.json written before they were recorded, and the RMS σ of an empty
 # set (no silent unit) is empty too.
@@ -52,8 +58,10 @@ DRIFT_COLUMNS = [
 
 
 # Per-dataset costs at the end of training (efficient_synapses.cost_analysis); empty
-# c_trivial_cheaper: no c at which the trivial network becomes cheaper than this one.
-COST_COLUMNS = ["overall_cost", "trivial_cost", "trivial_cheaper", "c_trivial_cheaper"]
+# chance_bound: N H(y), below which no trivial network's cost goes; above_chance_bound:
+# this network's cost exceeds it; c_beats_trivial_below: c_θ, below which this state is
+# cheaper than every trivial network (empty: no such c). efficient_synapses.cost_analysis
+COST_COLUMNS = ["overall_cost", "chance_bound", "above_chance_bound", "c_beats_trivial_below"]
 
 
 def training_table(metrics_files: Iterable[str | Path]) -> pd.DataFrame:
@@ -81,14 +89,14 @@ def training_table(metrics_files: Iterable[str | Path]) -> pd.DataFrame:
                 raise ValueError(f"{path}: non-finite values in {bad}")
         # Variant and the end-of-training cost against the trivial network (issue 14); a
         # metrics.json written before them has the Methods variant and empty costs.
-        cost = metrics.get("cost_at_end") or {}
+        cost = cost_at_end(metrics)
         row["variant"] = metrics.get("variant", "methods")
         row.update({key: cost.get(key) for key in COST_COLUMNS})
-        row.update({key: metrics.get(key) for key in DRIFT_COLUMNS})
+        row.update({key: metrics.get(key) for key in OPTIONAL_COLUMNS + DRIFT_COLUMNS})
         rows.append(row)
     if not rows:
         raise ValueError("no training metrics to aggregate")
-    columns = [*TRAINING_COLUMNS, "variant", *COST_COLUMNS, *DRIFT_COLUMNS]
+    columns = [*TRAINING_COLUMNS, "variant", *COST_COLUMNS, *OPTIONAL_COLUMNS, *DRIFT_COLUMNS]
     table = pd.DataFrame(rows, columns=columns)
     table["diverged"] = table["diverged"].astype(bool)
     table["diverged_epoch"] = table["diverged_epoch"].astype("Int64")  # empty when not diverged

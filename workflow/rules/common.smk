@@ -3,6 +3,7 @@
 # Path scheme (every stage writes under results/, figures under figures/):
 #   results/data/mnist/MNIST/raw/<idx file>                  verified MNIST
 #   results/data/experimental/<name>.csv                     verified Figure 6 data
+#   results/data/published/data-fig{2and3,5}/<name>.npy      the authors' published arrays
 #   results/train/{noise}/rho{rho}/c{c}/seed{seed}/          one trained 784-100-100-10
 #       network: params.pt (μ, σ per layer), metrics.json (with training.group_size > 1:
 #       hard links into results/train_groups/group{group}/, the output of its group's job)
@@ -12,6 +13,7 @@
 #       (arch: mlp or nohidden): posterior.pt, metrics.json
 #   results/tables/*.csv                                     tables behind the figures
 #   results/claims.csv, results/claims.md                    the claims table
+#   results/reproduction.csv, results/reproduction.md        ours beside the published data
 #   results/logs/<rule>/...                                  one log per job
 #   figures/<figure>.pdf, figures/<figure>.png
 #
@@ -57,6 +59,8 @@ CURVATURE_DIR = "results/curvature/{noise}/rho{rho}/c{c}/seed{seed}"
 NOHIDDEN_TRAIN_DIR = "results/nohidden/train/{noise}/rho{rho}/c{c}/seed{seed}"
 NOHIDDEN_CURVATURE_DIR = "results/nohidden/curvature/{noise}/rho{rho}/c{c}/seed{seed}"
 POSTERIOR_DIR = "results/posterior/{arch}/seed{seed}"
+PUBLISHED_DIR = "results/data/published"
+PUBLISHED = config["published"]
 
 SEEDS = config["sweep"]["seeds"]
 CURVATURE = config["curvature"]
@@ -280,6 +284,11 @@ def figure_files(name):
     return [f"figures/{name}.pdf", f"figures/{name}.png"]
 
 
+def published_input():
+    """The published arrays, where a figure draws them (``published.compare``)."""
+    return [PUBLISHED_DIR] if PUBLISHED["compare"] else []
+
+
 # Figure layouts of the curvature stage: blocks of three rows (Hessian, learning rate,
 # input rate), each block one (layer, c factor). Fig. 5: hidden-to-hidden synapses
 # (layer 2); Appendix 6 fig. 1: layers 1 and 3; Appendix 6 fig. 2: layer 2 at the
@@ -324,6 +333,8 @@ TARGET_FILES = {
     ],
     "paper_slice": ["results/tables/paper_slice.csv"],
     "drift": figure_files("drift"),
+    "reproduction": ["results/reproduction.csv", "results/reproduction.md"],
+    "fig5_published": figure_files("fig5_published"),
     "fig5_exact_hessian": (
         ["results/tables/exact_hessian.csv", *figure_files("fig5_exact_hessian")]
         if EXACT_HESSIAN_FIGURE
@@ -338,3 +349,24 @@ def all_targets():
     """The files of every selected target; a figure without panels (e.g. figA6_2 with
     no other c factor) is not made and so not listed."""
     return [path for name in selected_targets(config) for path in TARGET_FILES.get(name, [])]
+
+
+# ---- The reproduction table's inputs (rules/reproduction.smk)
+
+
+def reproduction_inputs(wildcards):
+    """Our tables the reproduction compares: those of the stages this run trains."""
+    inputs = {"published": PUBLISHED_DIR}
+    if needs_stage(config, "sweep"):
+        inputs["training"] = "results/tables/training.csv"
+    if reproduction_statistics():
+        inputs["curvature"] = "results/tables/curvature.csv"
+        inputs["statistics"] = [n["path"] for n in reproduction_statistics()]
+    return inputs
+
+
+def reproduction_statistics():
+    """Statistics of the Figure 5 networks (c factor 1), where this run has them."""
+    if needs_stage(config, "curvature") and 1 in CURVATURE["c_factors"]:
+        return curvature_statistics([1])
+    return []

@@ -35,3 +35,22 @@ rule download_experimental:
         runtime=10,
     script:
         "../scripts/download_experimental.py"
+
+
+# The authors' published arrays of Figures 2, 3 and 5 (results/data/published/<original
+# path>), every file verified by its sha256; a missing or corrupt one stops the rule
+# naming it, and leaves nothing behind.
+rule download_published:
+    output:
+        directory(PUBLISHED_DIR),
+    params:
+        mirror=mirror_path("published"),
+    log:
+        "results/logs/download_published.log",
+    conda:
+        "../../envs/analysis.yaml"
+    resources:
+        mem_mb=500,
+        runtime=10,
+    script:
+        "../scripts/download_published.py"

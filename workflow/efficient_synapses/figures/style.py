@@ -65,7 +65,8 @@ def tidy_log_axes(ax, short_decades: float = 1.5, plain: str = "never") -> None:
             continue
         short = np.log10(max(lims) / min(lims)) < short_decades
         subs = (1.0, 2.0, 5.0) if short else (1.0,)
-        axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=8))
+        # at most about six labelled ticks: every other decade on long axes
+        axis.set_major_locator(LogLocator(base=10, subs=subs, numticks=6))
         if plain == "always" or (plain == "short" and short):
             axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         elif short:

@@ -66,20 +66,41 @@ def _mark_diverged(ax, rows: pd.DataFrame, xcol: str, ycol: str, corner: str = "
 
 
 def trivial_bounds(table: pd.DataFrame) -> dict[tuple[str, str], float]:
-    """Per (noise, ρ): the largest c at which some trained network is still cheaper than
-    any trivial chance-level network (cost_analysis.trivial_optimum_lower_bound)."""
-    if "c_trivial_cheaper" not in table:
+    """Per (noise, ρ): the largest c_θ of its trained networks, below which some trained
+    state is cheaper than every trivial network (cost_analysis.trivial_optimum_lower_bound).
+    Only values inside the range of c the table covers: a bound far outside it (a network
+    barely better than chance gives c_θ near 0) says nothing about the curves drawn."""
+    column = "c_beats_trivial_below"
+    if column not in table:
         return {}
-    ok = table[~_diverged(table)].dropna(subset=["c_trivial_cheaper"])
-    return {
-        (noise, str(rho)): float(g["c_trivial_cheaper"].max())
-        for (noise, rho), g in ok.groupby(["noise", "rho"])
-    }
+    ok = table[~_diverged(table)].dropna(subset=[column])
+    low, high = table["c"].min(), table["c"].max()
+    out = {}
+    for (noise, rho), g in ok.groupby(["noise", "rho"]):
+        bound = float(g[column].max())
+        if low <= bound <= high:
+            out[(noise, str(rho))] = bound
+    return out
 
 
 def _band(ax, x, mean, low, high, colour, label):
     ax.plot(x, mean, "-o", color=colour, ms=2.5, lw=1.2, label=label)
     ax.fill_between(x, low, high, color=colour, alpha=0.25, lw=0)
+
+
+PUBLISHED_STYLE = {"color": "black", "ls": "--", "lw": 0.7, "zorder": 5}
+PUBLISHED_LABEL = "published (authors' data)"
+
+
+def _published_lines(ax, published: pd.DataFrame | None, rho: str, xcol: str, ycol: str):
+    """The authors' curves (efficient_synapses.published.fig23_table) of ρ on ``ax``: a
+    thin black dashed line per noise setting, labelled once."""
+    if published is None:
+        return
+    at_rho = published[published["rho"].astype(str) == rho]
+    for i, (_, g) in enumerate(at_rho.groupby("noise", sort=True)):
+        g = g.sort_values("c")
+        ax.plot(g[xcol], g[ycol], label=PUBLISHED_LABEL if i == 0 else None, **PUBLISHED_STYLE)
 
 
 def _noise_groups(summary: pd.DataFrame, rho: str):
@@ -89,8 +110,9 @@ def _noise_groups(summary: pd.DataFrame, rho: str):
             yield noise, group.sort_values("c")
 
 
-def plot_fig2(table: pd.DataFrame, pdf, png) -> None:
-    """(a) accuracy and (b) RMS σ against c; columns ρ; lines: mean, bands: seed range."""
+def plot_fig2(table: pd.DataFrame, pdf, png, published: pd.DataFrame | None = None) -> None:
+    """(a) accuracy and (b) RMS σ against c; columns ρ; lines: mean, bands: seed range;
+    ``published`` (``published.fig23_table``): the authors' curves, thin black dashes."""
     apply_style()
     summary, rhos = _prepare(table)
     table = table.assign(rho=table["rho"].astype(str))
@@ -105,11 +127,14 @@ def plot_fig2(table: pd.DataFrame, pdf, png) -> None:
             _band(ax_acc, g["c"], g[f"{acc}_mean"], g[f"{acc}_min"], g[f"{acc}_max"], col, lab)
             sig = "sigma_rms"
             _band(ax_sig, g["c"], g[f"{sig}_mean"], g[f"{sig}_min"], g[f"{sig}_max"], col, lab)
+        _published_lines(ax_acc, published, rho, "c", "test_accuracy_sampled")
+        _published_lines(ax_sig, published, rho, "c", "sigma_rms")
         for noise in ("heterogeneous", "homogeneous"):
             bound = bounds.get((noise, rho))
             if bound is not None:
-                # Beyond this c the trivial network is cheaper than every trained state
-                # we have, so below it the trivial network cannot be the global optimum.
+                # Below this c some trained state is cheaper than every trivial network,
+                # so the trivial network cannot be the global optimum there. Beyond it the
+                # bound shows nothing either way (cost_analysis).
                 trans = blended_transform_factory(ax_acc.transData, ax_acc.transAxes)
                 ax_acc.plot(
                     [bound],
@@ -120,7 +145,7 @@ def plot_fig2(table: pd.DataFrame, pdf, png) -> None:
                     transform=trans,
                     clip_on=False,
                     ls="none",
-                    label="trivial network cheaper beyond" if noise == "heterogeneous" else None,
+                    label="no trivial network cheaper below" if noise == "heterogeneous" else None,
                 )
                 ax_acc.axvline(bound, color=NOISE_COLOURS[noise], ls=":", lw=0.8)
         rows = table[(table["rho"] == rho) & diverged]
@@ -146,8 +171,9 @@ def plot_fig2(table: pd.DataFrame, pdf, png) -> None:
     save_figure(fig, pdf, png)
 
 
-def plot_fig3(table: pd.DataFrame, pdf, png) -> None:
-    """(a) accuracy vs σ, (b) reliability cost (s = 1) vs σ, (c) accuracy vs reliability cost."""
+def plot_fig3(table: pd.DataFrame, pdf, png, published: pd.DataFrame | None = None) -> None:
+    """(a) accuracy vs σ, (b) reliability cost (s = 1) vs σ, (c) accuracy vs reliability cost;
+    ``published``: the authors' curves, thin black dashes."""
     apply_style()
     summary, rhos = _prepare(table)
     fig, axes = plt.subplots(3, len(rhos), figsize=(2.0 * len(rhos) + 0.6, 6.0), squeeze=False)
@@ -178,6 +204,7 @@ def plot_fig3(table: pd.DataFrame, pdf, png) -> None:
                     color=col,
                     label=NOISE_LABELS[noise],
                 )
+            _published_lines(ax, published, rho, xcol, ycol)
             ax.set_xscale("log" if logx else "linear")
             ax.set_yscale("log" if logy else "linear")
             tidy_log_axes(ax)
@@ -185,10 +212,11 @@ def plot_fig3(table: pd.DataFrame, pdf, png) -> None:
             if j == 0:
                 ax.set_ylabel(labels[ycol])
         axes[0, j].set_title(rho_title(rho))
-    axes[0, 0].legend(frameon=False, loc="lower left")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
     for i, letter in enumerate("abc"):
         axes[i, 0].text(-0.45, 1.08, letter, transform=axes[i, 0].transAxes, weight="bold", size=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     save_figure(fig, pdf, png)
 
 
