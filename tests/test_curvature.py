@@ -25,7 +25,11 @@ from efficient_synapses.curvature import (
     per_datapoint_gradients,
     relu_network_hessian_diagonal,
 )
-from efficient_synapses.curvature_analysis import curvature_rows, fisher_vs_hessian_rows
+from efficient_synapses.curvature_analysis import (
+    curvature_rows,
+    fisher_vs_hessian_rows,
+    layer_quantities,
+)
 from efficient_synapses.data import Dataset
 from efficient_synapses.model import StochasticMLP, softplus
 from efficient_synapses.objectives import performance_cost
@@ -309,14 +313,33 @@ def test_statistics_tables_from_a_small_network():
         "seed": 0,
     }
     rows = curvature_rows(stats, network)
-    # 3 layers x (2 gradient modes x 3 gradient quantities + 1 input rate)
-    assert len(rows) == 3 * 7
+    # 3 layers x (2 gradient modes x (3 gradient quantities + importance vs input rate)
+    # + 1 input rate)
+    assert len(rows) == 3 * 9
     assert all(r["n_synapses"] == r["n_used"] + r["n_excluded"] for r in rows)
+    importance = [r for r in rows if r["quantity"] == "importance_vs_input_rate"]
+    assert len(importance) == 6
+    q = layer_quantities(stats, 2, "minibatch")
+    keep = (q["input_rate"] > 0) & (q["hessian"] > 0)
+    expected = spearman(np.log10(q["input_rate"][keep]), np.log10(q["hessian"][keep]))
+    [row] = [r for r in importance if r["layer"] == 2 and r["gradient"] == "minibatch"]
+    assert row["spearman_r"] == pytest.approx(expected)
     checks = fisher_vs_hessian_rows(stats, network)
     assert [(r["layer"], r["gradient"]) for r in checks] == [
         (1, "minibatch"), (1, "per_datapoint"), (3, "minibatch"), (3, "per_datapoint"),
     ]  # fmt: skip
     assert all(r["n_synapses"] == 10 for r in checks)
+    # Appendix 3 on the exact diagonal: σ² and the learning rate η_base/<|g|> against H_ii
+    first = checks[0]
+    index = stats["exact_hessian_index_layer1"]
+    exact = stats["exact_hessian_layer1"]
+    sigma_squared = stats["sigma_squared_layer1"].ravel()[index]
+    positive = exact > 0
+    assert first["n_exact_positive"] == int(positive.sum())
+    assert first["spearman_sigma_squared_exact"] == pytest.approx(
+        spearman(sigma_squared[positive], exact[positive])
+    )
+    assert np.isfinite(first["spearman_learning_rate_abs_exact"])
     from efficient_synapses.curvature import layer_summary
 
     summary = layer_summary(stats)

@@ -365,7 +365,45 @@ def test_posterior_fit_starts_from_the_trained_means_and_a_homogeneous_sigma(tmp
             sd = fitted["sigma_weight"][layer]
             torch.testing.assert_close(sd, torch.full_like(sd, 0.03), rtol=1e-4, atol=0)
         assert m["mu_correlation_with_start"] == pytest.approx(1.0)
+        # the scale-free basin check, per layer: the fit stayed where it started
+        assert len(m["mu_relative_change"]) == 2
+        assert all(0 <= d < 1e-4 for d in m["mu_relative_change"])
         assert m["start_from"] == str(start) and (out / "metrics.json").is_file()
+
+
+def test_a_posterior_fit_does_not_replay_its_networks_data_order(tmp_path, mnist_raw, monkeypatch):
+    """The fit has the network's seed; with the training stream it would see the network's
+    very minibatch sequence (a shared path, as the noise stream was). It must not."""
+    import efficient_synapses.engine as engine
+    from efficient_synapses.artefacts import NetworkSpec
+    from efficient_synapses.jobs import POSTERIOR_DATA_STREAM, run_posterior_fit, run_training
+
+    orders = {}
+    original = engine.epoch_permutation
+
+    def spy(seed, epoch, n, stream=0):
+        order = original(seed, epoch, n, stream)
+        orders.setdefault(stream, []).append(order)
+        return order
+
+    monkeypatch.setattr(engine, "epoch_permutation", spy)
+    training = {
+        "layer_sizes": [784, 6, 10], "epochs": 2, "batch_size": 20, "learning_rate": 1e-3,
+        "sigma_learning_rate": None, "magnitude_lambda": 1e-4, "mu_init_range": 0.1,
+        "sigma_init": 0.03, "dtype": "float32", "device": "cpu", "cuda_graph": False,
+        "train_subset": 100, "test_subset": 50, "eval_batch_size": 50,
+        "history_test_every": 0,
+    }  # fmt: skip
+    run_training([NetworkSpec("heterogeneous", "2", 0.1, 3)], training, mnist_raw,
+                 [tmp_path / "net"], log=lambda _: None)  # fmt: skip
+    run_posterior_fit(3, training, {"prior": "laplace"}, mnist_raw, [tmp_path / "fit"],
+                      log=lambda _: None, start_from=[tmp_path / "net" / "params.pt"])  # fmt: skip
+    assert set(orders) == {0, POSTERIOR_DATA_STREAM}
+    network, fit = orders[0], orders[POSTERIOR_DATA_STREAM]
+    assert len(network) == len(fit) == 2
+    assert all(not torch.equal(a, b) for a, b in zip(network, fit, strict=True))
+    # the same seed and stream give the same order (the fit is reproducible)
+    assert torch.equal(original(3, 0, 100, POSTERIOR_DATA_STREAM), fit[0])
 
 
 def test_bound_rows_hold_and_tighten_towards_rho_zero():
@@ -528,3 +566,16 @@ def test_posterior_fit_never_shares_noise_with_the_trained_network(noise_streams
         training = noise_generators(model, noise_streams, noise_seed_for([spec], noise_streams))
         fit = noise_generators(model, noise_streams, posterior_noise_seed(seed, noise_streams))
         assert not torch.equal(first_draws(training), first_draws(fit)), (seed, noise_streams)
+
+
+def test_expected_nlpd_by_hand():
+    from efficient_synapses.toy_regression import expected_nlpd
+
+    eps = 0.05
+    # a perfect mean and no weight noise: the density of the observation noise alone
+    exact = expected_nlpd(np.array([1.0]), np.array([0.0]), np.array([1.0]), eps)
+    assert exact[0] == pytest.approx(0.5 * np.log(2 * np.pi * eps**2) + 0.5)
+    # a mean off by 0.1 with sd 0.1: v = 0.01 + 0.0025
+    off = expected_nlpd(np.array([1.1]), np.array([0.1]), np.array([1.0]), eps)
+    v = 0.01 + eps**2
+    assert off[0] == pytest.approx(0.5 * np.log(2 * np.pi * v) + (0.01 + eps**2) / (2 * v))

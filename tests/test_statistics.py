@@ -156,3 +156,26 @@ def test_long_rows():
     estimate = st.Estimate(0.5, 0.1, 0.9, 30, 1000)
     row = st.estimate_row(6, "a", "ltp", "pearson_r", estimate, "bootstrap", "notes")
     assert (row["value"], row["ci_low"], row["ci_high"], row["n"]) == (0.5, 0.1, 0.9, 30)
+
+
+def test_reduced_major_axis_slope_by_hand_and_symmetric():
+    from efficient_synapses.statistics import rma_slope
+
+    assert rma_slope([1, 2, 3], [2, 4, 6]) == pytest.approx(2.0)
+    assert rma_slope([1, 2, 3], [6, 4, 2]) == pytest.approx(-2.0)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=500)
+    y = 0.5 * x + rng.normal(size=500)
+    # symmetric in x and y, and steeper than least squares by 1/|r| (no dilution)
+    assert rma_slope(x, y) == pytest.approx(1.0 / rma_slope(y, x))
+    from efficient_synapses.statistics import pearson, slope
+
+    assert rma_slope(x, y) == pytest.approx(slope(x, y) / abs(pearson(x, y)))
+
+
+def test_spearman_interval_is_fishers_z_with_fiellers_standard_error():
+    from efficient_synapses.statistics import spearman_interval
+
+    low, high = spearman_interval(0.0, 103)
+    assert high == pytest.approx(np.tanh(1.959964 * 1.06 / 10), rel=1e-5) and low == -high
+    assert all(np.isnan(spearman_interval(0.5, 3)))

@@ -63,8 +63,17 @@ def linear_model_slope(quantity: str, rho: float) -> float:
     return float("nan")
 
 
+# Rows of curvature.csv that relate two synapse statistics other than σ²: synapse
+# importance (the Hessian estimate) against the input rate (Discussion of Fig. 5/6: "a
+# tendency for synapses with higher input firing rates to be more important").
+IMPORTANCE_VS_INPUT = "importance_vs_input_rate"
+
+
 def curvature_rows(arrays: Mapping[str, np.ndarray], network: Mapping) -> list[dict]:
-    """One row per (layer, gradient mode, quantity) of one network.
+    """One row per (layer, gradient mode, quantity) of one network: the log-log fit of σ²
+    on the quantity; and per (layer, gradient mode) one row ``IMPORTANCE_VS_INPUT``, the
+    fit of the Hessian estimate on the input rate (synapses with a silent presynaptic
+    unit, rate 0 and H 0, are left out and counted: they would tie the two trivially).
 
     ``network`` holds the identifying columns (noise, rho, rho_value, c_factor, c, seed).
     """
@@ -72,6 +81,16 @@ def curvature_rows(arrays: Mapping[str, np.ndarray], network: Mapping) -> list[d
     for layer in layers_in(arrays):
         for gradient in gradient_modes_in(arrays):
             q = layer_quantities(arrays, layer, gradient)
+            rows.append(
+                {
+                    **network,
+                    "layer": layer,
+                    "gradient": gradient,
+                    "quantity": IMPORTANCE_VS_INPUT,
+                    **loglog_fit(q["input_rate"], q["hessian"]),
+                    "linear_model_slope": float("nan"),
+                }
+            )
             for quantity in QUANTITIES:
                 if quantity == "input_rate" and gradient != gradient_modes_in(arrays)[0]:
                     continue  # the input rate does not depend on the gradient mode
@@ -110,8 +129,16 @@ def fisher_vs_hessian_rows(arrays: Mapping[str, np.ndarray], network: Mapping) -
         exact = np.asarray(arrays[key], dtype=float)
         for gradient in gradient_modes_in(arrays):
             fisher = np.asarray(arrays[statistics_key("hessian", layer, gradient)]).ravel()[index]
+            sigma_squared = np.asarray(arrays[statistics_key("sigma_squared", layer)]).ravel()[
+                index
+            ]
+            rate_key = statistics_key("learning_rate_abs", layer, gradient)
+            eta = np.asarray(arrays[rate_key]).ravel()[index]
             positive = exact > 0
             ratio = fisher[positive] / (exact[positive] * n_train / n_examples)
+            # Appendix 3's relation on the exact diagonal: σ² and the learning rate
+            # η_base/<|g|> against H_ii, over the synapses with H_ii > 0 (a finite η).
+            usable = positive & np.isfinite(eta)
             rows.append(
                 {
                     **network,
@@ -123,6 +150,13 @@ def fisher_vs_hessian_rows(arrays: Mapping[str, np.ndarray], network: Mapping) -
                     "spearman_r": spearman(fisher, exact, min_pairs=3),
                     "spearman_r_positive": spearman(fisher[positive], exact[positive], min_pairs=3),
                     "median_ratio": float(np.median(ratio)) if len(ratio) else float("nan"),
+                    "n_exact_positive": int(positive.sum()),
+                    "spearman_sigma_squared_exact": spearman(
+                        sigma_squared[positive], exact[positive], min_pairs=3
+                    ),
+                    "spearman_learning_rate_abs_exact": spearman(
+                        eta[usable], exact[usable], min_pairs=3
+                    ),
                 }
             )
     return rows

@@ -29,7 +29,7 @@ import torch
 
 from .artefacts import save_torch
 from .data import Dataset
-from .model import StochasticMLP, network_noise_generators
+from .model import StochasticMLP, network_noise_generators, noise_stream_seed
 
 NOISE_STREAMS = ("per_network", "shared")
 ON_NON_FINITE = ("raise", "isolate")
@@ -60,6 +60,9 @@ class TrainOptions:
     # noise_stream_seed(seed_k, noise_seed) ("per_network"), or the group from one
     # generator seeded with noise_seed ("shared").
     noise_seed: int = 0
+    # Stream of the data order (epoch_permutation): 0 for training jobs, another number for
+    # fits that must not replay a trained network's minibatch sequence.
+    data_stream: int = 0
     # Adam learning rate of the noise parameters φ (σ = softplus(φ)); None: learning_rate.
     # Adam moves φ ≈ log σ by at most about this much per step, so it sets how many
     # steps σ needs to reach its equilibrium from its initial value.
@@ -117,10 +120,23 @@ class TrainHistory:
     stopped: str = ""
 
 
-def epoch_permutation(seed: int, epoch: int, n: int) -> torch.Tensor:
-    """The order in which a network with this seed visits the data in this epoch."""
-    gen = torch.Generator().manual_seed(int(seed) * 1_000_003 + int(epoch))
+def epoch_permutation(seed: int, epoch: int, n: int, stream: int = 0) -> torch.Tensor:
+    """The order in which a network with this seed visits the data in this epoch.
+
+    ``stream`` 0 is the order of training jobs; another stream gives an order of its own
+    for the same seed (a variational fit of a trained network must not replay the very
+    minibatch sequence the network saw: a shared path correlates the two fits).
+    """
+    if stream == 0:
+        key = int(seed) * 1_000_003 + int(epoch)
+    else:
+        key = (noise_stream_seed(seed, DATA_ORDER_STREAMS + int(stream)) + int(epoch)) % (1 << 63)
+    gen = torch.Generator().manual_seed(key)
     return torch.randperm(n, generator=gen)
+
+
+# Data-order streams are mixed with seeds apart from the noise streams' numbers.
+DATA_ORDER_STREAMS = 1 << 20
 
 
 def _format_eta(seconds: float) -> str:
@@ -675,7 +691,10 @@ class _Run:
         """One epoch of steps, then the one host read of the epoch: its means per network."""
         options, body, k = self.options, self.body, self.model.n_networks
         order = torch.stack(
-            [epoch_permutation(s, epoch, len(body.labels)) for s in self.model.seeds]
+            [
+                epoch_permutation(s, epoch, len(body.labels), options.data_stream)
+                for s in self.model.seeds
+            ]
         ).to(body.inputs.device)
         body.reset()
         t_steps = time.perf_counter()

@@ -458,6 +458,9 @@ def start_from_trained(model: StochasticMLP, index: int, path: str | Path) -> No
 # posterior never shares its noise draws with the trained network it is compared with;
 # shared ξ would correlate their σ through the common noise path, not through the data.
 POSTERIOR_NOISE_STREAM = 1000
+# Stream of the data order of variational fits, for the same reason: with the network's
+# seed, stream 0 would feed the fit the network's own minibatch sequence.
+POSTERIOR_DATA_STREAM = 1
 
 
 def posterior_noise_seed(seed: int, noise_streams: str = "per_network") -> int:
@@ -495,12 +498,28 @@ def posterior_metrics(model, history, fit: dict, starts, start_mu) -> list[dict]
                 "posterior_sd_median": weight_sd.median().item(),
                 "posterior_sd_rms": weight_sd.pow(2).mean().sqrt().item(),
                 # How far the posterior mean moved from where it started: near 1 when the
-                # fit stayed at the trained network's mode (unit identity kept).
+                # fit stayed at the trained network's mode (unit identity kept). Dominated
+                # by the largest weights; the per-layer distance below is scale-free.
                 "mu_correlation_with_start": torch.corrcoef(torch.stack([mu, start_mu[i]]))[
                     0, 1
                 ].item(),
+                "mu_relative_change": mu_relative_change(model, i, start_mu[i]),
             }
         )
+    return out
+
+
+def mu_relative_change(model: StochasticMLP, index: int, start_mu: torch.Tensor) -> list[float]:
+    """Per layer, ‖μ − μ₀‖ / ‖μ₀‖ over the weights of network ``index``: how far a fit's
+    posterior mean left the trained network's (``start_mu``: its weights, flat, layer
+    after layer). Near 0: it stayed in the network's basin; of order 1: it did not."""
+    out, offset = [], 0
+    for w in model.mu_w:
+        mu = w[index].detach().double().flatten()
+        start = start_mu[offset : offset + mu.numel()]
+        offset += mu.numel()
+        norm = start.norm().item()
+        out.append((mu - start).norm().item() / norm if norm > 0 else float("nan"))
     return out
 
 
@@ -576,11 +595,12 @@ def run_posterior_fit(
         "prior_scale": scale,
         "batch_size": training["batch_size"],
     }
+    options = replace(train_options(training, noise_seed), data_stream=POSTERIOR_DATA_STREAM)
     return fit_and_write(
         setup,
         model,
         objective,
-        train_options(training, noise_seed),
+        options,
         describe,
         lambda history, _sampled: posterior_metrics(model, history, fit, starts, start_mu),
         _posterior_summary,

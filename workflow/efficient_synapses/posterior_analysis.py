@@ -40,7 +40,7 @@ from .costs import (
     optimal_sigma,
     s_from_c,
 )
-from .statistics import loglog_fit, subsample
+from .statistics import loglog_fit, loglog_intervals, subsample
 
 # ρ values at which the bound's gap is evaluated at fixed σ and s (Eq. 50-52: → 0 as ρ → 0).
 RHO_LIMIT_SERIES = (2.0, 1.0, 0.5, 0.1, 0.01, 0.001)
@@ -116,16 +116,29 @@ def reference_slope(reference: str, rho: float) -> float:
     return analytic_slopes(rho)["posterior_variance"] if reference == "2/(rho+2)" else 1.0
 
 
+# The comparison the Fig. 7 claims are judged on gets intervals: the Spearman r (Fisher z)
+# and the reduced-major-axis slope (bootstrap over synapses), which, unlike least squares,
+# is not pulled towards 0 by the noise in log σ²_post.
+INTERVAL_COMPARISONS = ("trained_vs_vi",)
+
+
 def fig7_rows(
-    variances: Mapping[str, np.ndarray], active: np.ndarray, network: Mapping
+    variances: Mapping[str, np.ndarray],
+    active: np.ndarray,
+    network: Mapping,
+    resamples: int = 1000,
+    seed: int = 0,
 ) -> list[dict]:
-    """One row per comparison of ``FIG7_COMPARISONS`` (those whose variances exist)."""
+    """One row per comparison of ``FIG7_COMPARISONS`` (those whose variances exist); those
+    of ``INTERVAL_COMPARISONS`` with ``statistics.loglog_intervals`` (``resamples``, ``seed``)."""
     rho = float(network["rho_value"])
     rows = []
     for comparison, (y, x, reference) in FIG7_COMPARISONS.items():
         if x not in variances or y not in variances:
             continue
         fit = loglog_fit(variances[x][active], variances[y][active])
+        if comparison in INTERVAL_COMPARISONS and resamples > 0:
+            fit |= loglog_intervals(variances[x][active], variances[y][active], resamples, seed)
         rows.append(
             {
                 **network,
@@ -168,11 +181,14 @@ def figure7_data(
     gradient: str,
     scatter_points: int,
     scatter_seed: int = 0,
+    resamples: int = 1000,
+    bootstrap_seed: int = 0,
 ) -> tuple[list[dict], dict[str, np.ndarray]]:
     """Rows of posterior_slopes.csv and the arrays Fig. 7 draws (networks of the first seed).
 
     ``networks``: identifying columns (noise, rho, rho_value, c_factor, c, seed, and
-    ``diverged``); ``statistics`` and ``vi_sd`` in the same order. A diverged network
+    ``diverged``, plus any columns to carry into the rows, e.g. the variational fit's
+    basin check); ``statistics`` and ``vi_sd`` in the same order. A diverged network
     keeps its rows, flagged, so that the claims can exclude and count it.
     """
     rows, arrays = [], {}
@@ -180,7 +196,7 @@ def figure7_data(
     for k, (network, stats, sd) in enumerate(zip(networks, statistics, vi_sd, strict=True)):
         rho, c = float(network["rho_value"]), float(network["c"])
         variances, active = fig7_variances(stats, sd, layer, gradient, rho, c)
-        rows += fig7_rows(variances, active, dict(network))
+        rows += fig7_rows(variances, active, dict(network), resamples, bootstrap_seed + k)
         if int(network["seed"]) != first_seed:
             continue
         hessian = 1.0 / variances["laplace"]

@@ -23,6 +23,11 @@ Line fits (ordinary least squares)
 * ``loglog_fit(x, y, min_points=3)`` -> dict: the line log10 y = slope log10 x +
   intercept over the pairs with both values positive and finite, its Spearman r,
   and how many pairs entered (``n_synapses``, ``n_used``, ``n_excluded``).
+* ``rma_slope(x, y)`` -> float or array, *row-wise*: the reduced-major-axis slope
+  sign(r) sd(y)/sd(x), symmetric in x and y (no regression dilution).
+* ``spearman_interval(r, n)`` -> (low, high): Fisher-z interval of a Spearman r.
+* ``loglog_intervals(x, y, resamples, seed)`` -> dict: intervals of the Spearman r and
+  of the reduced-major-axis slope (bootstrap) of the logs.
 
 Resampling
 
@@ -204,6 +209,59 @@ def slope(x, y):
 def intercept(x, y):
     """The least-squares intercept alone, row-wise (a statistic for ``bootstrap_pairs``)."""
     return line_fit(x, y)[1]
+
+
+def rma_slope(x, y):
+    """Reduced-major-axis slope, row-wise: sign(r) sd(y) / sd(x).
+
+    Symmetric in x and y: unlike least squares, whose slope is pulled towards 0 by
+    noise in x (regression dilution), it favours neither a steep nor a shallow line
+    when both variables carry noise. NaN where r or sd(x) is 0 or undefined.
+    """
+    x, y = _pairs(x, y)
+    r = pearson(x, y)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.sign(r) * np.std(y, axis=-1) / np.std(x, axis=-1)
+        out = np.where(np.asarray(r) == 0, NAN, out)
+    return _scalar_or_array(np.asarray(out, float))
+
+
+def spearman_interval(r: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Confidence interval of a Spearman r over ``n`` pairs: Fisher's z = atanh(r) with the
+    standard error 1.06 / sqrt(n - 3) of Fieller, Hartley & Pearson (1957). NaN for n < 4."""
+    from scipy.stats import norm
+
+    if n < 4 or not np.isfinite(r):
+        return NAN, NAN
+    z = np.arctanh(np.clip(r, -0.999999, 0.999999))
+    half = norm.ppf(0.5 + confidence / 2.0) * 1.06 / np.sqrt(n - 3)
+    return float(np.tanh(z - half)), float(np.tanh(z + half))
+
+
+def loglog_intervals(x, y, resamples: int, seed: int, confidence: float = 0.95) -> dict[str, float]:
+    """Intervals for the logs of the positive, finite pairs: the Spearman r
+    (``spearman_interval``) and the reduced-major-axis slope with its percentile-bootstrap
+    interval over pairs (``resamples``, ``seed``).
+
+    Keys: ``spearman_r_ci_low/high``, ``rma_slope``, ``rma_slope_ci_low/high``.
+    """
+    x, y = _pairs(np.ravel(x), np.ravel(y))
+    keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
+    out = dict.fromkeys(
+        ("spearman_r_ci_low", "spearman_r_ci_high", "rma_slope", "rma_slope_ci_low"), NAN
+    )
+    out["rma_slope_ci_high"] = NAN
+    n = int(keep.sum())
+    if n < 4:
+        return out
+    lx, ly = np.log10(x[keep]), np.log10(y[keep])
+    out["spearman_r_ci_low"], out["spearman_r_ci_high"] = spearman_interval(
+        spearman(lx, ly), n, confidence
+    )
+    rma = bootstrap_pairs(lx, ly, {"rma": rma_slope}, resamples, seed, confidence)["rma"]
+    out["rma_slope"] = rma.value
+    out["rma_slope_ci_low"], out["rma_slope_ci_high"] = rma.ci_low, rma.ci_high
+    return out
 
 
 def regression_band(x, y, grid, resamples: int, seed: int, confidence: float = 0.95):

@@ -169,10 +169,21 @@ def observed_on_grid(grid: np.ndarray, intervals: Sequence[Sequence[float]]) -> 
     return observed
 
 
+def expected_nlpd(mean, sd, f, noise_sd: float) -> np.ndarray:
+    """Expected negative log predictive density of a new y = f(x) + N(0, ε²) under the
+    predictive N(mean, sd² + ε²), per grid point: ½ ln(2π v) + ((f − mean)² + ε²)/(2v),
+    v = sd² + ε². A proper score: it grows with a misplaced mean and with an sd too small
+    or too large for the error, so it measures predictive performance as a whole."""
+    v = np.asarray(sd, float) ** 2 + noise_sd**2
+    return 0.5 * np.log(2 * np.pi * v) + ((np.asarray(f) - mean) ** 2 + noise_sd**2) / (2 * v)
+
+
 def _fit_row(arrays, fit, s, rho, c, mean, sd, history, k) -> dict:
-    """One row of toy_regression.csv: the fit's final loss, its error against f on the grid
-    and its mean predictive sd inside and outside the observed intervals."""
+    """One row of toy_regression.csv: the fit's final loss, its error against f on the grid,
+    its mean predictive sd inside and outside the observed intervals and its expected
+    negative log predictive density over the grid (``expected_nlpd``)."""
     observed = arrays["observed"]
+    nlpd = expected_nlpd(mean, sd, arrays["f_grid"], float(arrays["noise_sd"]))
     return {
         "fit": fit,
         "s": s,
@@ -182,4 +193,6 @@ def _fit_row(arrays, fit, s, rho, c, mean, sd, history, k) -> dict:
         "rmse_to_f": float(np.sqrt(np.mean((mean - arrays["f_grid"]) ** 2))),
         "predictive_sd_observed": float(np.mean(sd[observed])),
         "predictive_sd_unobserved": float(np.mean(sd[~observed])),
+        "nlpd": float(np.mean(nlpd)),
+        "nlpd_observed": float(np.mean(nlpd[observed])),
     }

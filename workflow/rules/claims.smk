@@ -13,6 +13,7 @@ rule tabulate_claims:
         posterior_slopes="results/tables/posterior_slopes.csv",
         nohidden_slopes="results/tables/nohidden_slopes.csv",
         elbo_bound="results/tables/elbo_bound.csv",
+        toy_regression="results/tables/toy_regression.csv",
     output:
         csv=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
         md="results/claims.md",

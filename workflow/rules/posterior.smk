@@ -94,6 +94,9 @@ rule compare_posterior:
         posterior=[
             f"{FIG7_POSTERIOR_DIR}/posterior.pt".format(**n["wildcards"]) for n in FIG7_NETWORKS
         ],
+        fit_metrics=[
+            f"{FIG7_POSTERIOR_DIR}/metrics.json".format(**n["wildcards"]) for n in FIG7_NETWORKS
+        ],
     output:
         arrays="results/posterior/fig7.npz",
         table=report(
@@ -105,6 +108,8 @@ rule compare_posterior:
         gradient=CURVATURE["fisher_gradient"],
         scatter_points=POSTERIOR["scatter_points"],
         scatter_seed=POSTERIOR["scatter_seed"],
+        bootstrap_resamples=config["claims"]["bootstrap_resamples"],
+        bootstrap_seed=config["claims"]["bootstrap_seed"],
     log:
         "results/logs/compare_posterior.log",
     resources:

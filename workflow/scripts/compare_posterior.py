@@ -22,16 +22,28 @@ from efficient_synapses.posterior_analysis import figure7_data
 with log_to(snakemake.log[0]) as log:
     p = snakemake.params
     networks, statistics, vi_sd = [], [], []
-    for meta, stats_path, metrics_path, posterior_path in zip(
+    for meta, stats_path, metrics_path, posterior_path, fit_path in zip(
         p.networks,
         snakemake.input.statistics,
         snakemake.input.metrics,
         snakemake.input.posterior,
+        snakemake.input.fit_metrics,
         strict=True,
     ):
-        metrics = read_metrics(metrics_path)
-        # Training marks a network whose loss left the finite range; older runs lack the key.
-        networks.append({**meta, "diverged": bool(metrics.get("diverged", False))})
+        metrics, fit = read_metrics(metrics_path), read_metrics(fit_path)
+        change = fit.get("mu_relative_change") or [float("nan")] * p.layer
+        networks.append(
+            {
+                **meta,
+                # Training marks a network whose loss left the finite range.
+                "diverged": bool(metrics.get("diverged", False)),
+                # The basin check of the variational fit started from this network's μ:
+                # how far its μ moved in the compared layer, and both accuracies at μ.
+                "fit_mu_relative_change": change[p.layer - 1],
+                "fit_test_accuracy_mean_weights": fit["test_accuracy_mean_weights"],
+                "network_test_accuracy_mean_weights": metrics["test_accuracy_mean_weights"],
+            }
+        )
         statistics.append(read_npz(stats_path))
         vi_sd.append(weight_sigma(load_params(posterior_path), p.layer))
     rows, arrays = figure7_data(
@@ -43,6 +55,8 @@ with log_to(snakemake.log[0]) as log:
         p.scatter_points,
         # The rule may set the seed of the scatter subsample; 0 otherwise.
         scatter_seed=int(p.scatter_seed),
+        resamples=int(p.bootstrap_resamples),
+        bootstrap_seed=int(p.bootstrap_seed),
     )
     table = pd.DataFrame(rows)
     table.to_csv(snakemake.output.table, index=False)

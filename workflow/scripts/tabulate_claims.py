@@ -7,7 +7,14 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 
 import pandas as pd
 
-from efficient_synapses.claims import PAPER, SANITY, all_claims, claims_markdown, claims_table
+from efficient_synapses.claims import (
+    PAPER,
+    SANITY,
+    all_claims,
+    claims_markdown,
+    claims_table,
+    independent_claims,
+)
 from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]) as log:
@@ -16,6 +23,8 @@ with log_to(snakemake.log[0]) as log:
     table = claims_table(results)
     table.to_csv(snakemake.output.csv, index=False)
     Path(snakemake.output.md).write_text(claims_markdown(table))
+    groups = independent_claims(table)
+    log(f"independent claims: {int(groups['passed'].sum())} of {len(groups)} pass")
     for kind in table["kind"].unique():
         rows = table[table["kind"] == kind]
         log(f"{kind}: {len(rows)} rows, verdicts {rows['verdict'].value_counts().to_dict()}")
