@@ -527,11 +527,46 @@ def test_objective_step_computes_the_sigmas_once_with_the_same_loss(variant, noi
     )
     x = torch.randn(10, SIZES[0], dtype=torch.float64)
     y = torch.randint(0, SIZES[-1], (10,))
+    params = [*model.phi_w, model.phi_shared]
     fast = objective(model, x, y, generator=torch.Generator().manual_seed(3)).loss.sum()
-    grads = torch.autograd.grad(fast, list(model.phi_w))
+    grads = torch.autograd.grad(fast, params, allow_unused=True)
     weights = model.sample_weights(torch.Generator().manual_seed(3), sigmas=model.sigmas())
     reg = objective.regularisers(model, model.sigma_parts())  # σ computed a second time
     slow = objective.loss(model(x, weights), y) + 0.1 * (reg["magnitude"] + reg["reliability"])
     assert torch.allclose(fast, slow.sum(), rtol=1e-12)
-    for a, b in zip(grads, torch.autograd.grad(slow.sum(), list(model.phi_w)), strict=True):
-        assert torch.allclose(a, b, rtol=1e-10, atol=1e-14)
+    again = torch.autograd.grad(slow.sum(), params, allow_unused=True)
+    for a, b in zip(grads, again, strict=True):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert torch.allclose(a, b, rtol=1e-10, atol=1e-14)
+
+
+def test_a_homogeneous_group_skips_the_unused_own_sigmas_with_the_same_numbers():
+    """Every network homogeneous (Methods' form): σ is one number per network, broadcast;
+    no softplus over the unused φ_i. The loss and the gradient of φ_shared are those of
+    the same network in a mixed group, which takes the general path."""
+
+    def loss_and_grad(noise):
+        model = StochasticMLP(SIZES, noise, [0] * len(noise), sigma_init=0.3,
+                              dtype=torch.float64, mu_init_range=0.5)  # fmt: skip
+        k = len(noise)
+        objective = EnergyEfficientObjective([0.7] * k, [0.5] * k, 0.01, 100, 10,
+                                             dtype=torch.float64)  # fmt: skip
+        x = torch.randn(
+            10, SIZES[0], dtype=torch.float64, generator=torch.Generator().manual_seed(1)
+        )
+        y = (torch.arange(10) % SIZES[-1]).expand(k, -1)
+        from efficient_synapses.model import network_noise_generators
+
+        value = objective(model, x, y, network_noise_generators(model.seeds, "cpu"))
+        value.loss[0].backward()
+        assert all(p.grad is None for p in model.phi_w) == (noise == ["homogeneous"])
+        return (
+            value.loss[0].item(),
+            model.phi_shared.grad[0].item(),
+            value.parts["reliability"][0].item(),
+        )
+
+    alone = loss_and_grad(["homogeneous"])
+    mixed = loss_and_grad(["homogeneous", "heterogeneous"])
+    assert alone == pytest.approx(mixed, rel=1e-12)

@@ -201,10 +201,12 @@ def epoch_history_hook(model, test_data, training: dict, noise_seed: int, device
     """``after_epoch`` of the engine: what a user needs to see whether training settled.
 
     Every epoch: RMS σ over the weights (``sigma_rms``). Every
-    ``training.history_test_every`` epochs and after the last: the sampled and the
-    mean-weight test accuracy and, given ``train_data``, the drift measurements
-    (``drift.drift_metrics``: silent units at w = μ over the training set, active
-    fractions in the sampled test pass, RMS σ of live and silent-touching weights).
+    ``training.history_test_every`` epochs: the sampled and the mean-weight test
+    accuracy and, given ``train_data``, the drift measurements (``drift.drift_metrics``:
+    silent units at w = μ over the training set, active fractions in the sampled test
+    pass, RMS σ of live and silent-touching weights). After the last epoch the job's
+    final evaluation makes the same passes, and ``run_training`` writes its values into
+    the last entry (``record_final_epoch``) instead of passing over the data twice.
     The sampled pass draws from its own generators (stream noise_seed + 1 + epoch),
     never from the training noise stream, and nothing here changes a parameter, so
     recording the history leaves training unchanged.
@@ -214,7 +216,7 @@ def epoch_history_hook(model, test_data, training: dict, noise_seed: int, device
 
     def after_epoch(epoch: int, model_: StochasticMLP) -> dict[str, list[float]]:
         values = {"sigma_rms": model_.weight_sigma_rms().tolist()}
-        if every and (epoch % every == 0 or epoch == epochs):
+        if every and epoch % every == 0 and epoch != epochs:
             # Stream noise_seed + 1 is the final test; each epoch's sampled pass has its
             # own, and draws per network as training does, so it does not depend on the group.
             streams = training.get("noise_streams", "per_network")
@@ -231,6 +233,17 @@ def epoch_history_hook(model, test_data, training: dict, noise_seed: int, device
         return values
 
     return after_epoch
+
+
+def record_final_epoch(history, sampled: dict, at_mean: dict, drift: dict | None) -> None:
+    """The final evaluation's test accuracies (sampled, at μ) and drift measurements as the
+    history's entry of the last epoch (``epoch_history_hook`` leaves them to it)."""
+    if not history.epoch_metrics:
+        return
+    last = history.epoch_metrics[-1]
+    last["test_accuracy_sampled"] = sampled["accuracy"]
+    last["test_accuracy_mean_weights"] = at_mean["accuracy"]
+    last.update(drift or {})
 
 
 def unit_drift(model, train_data, training: dict, sampled: dict | None):
@@ -273,7 +286,7 @@ def fit_and_write(
     objective,
     options: TrainOptions,
     describe: list[str],
-    network_metrics: Callable[[TrainHistory, dict], list[dict]],
+    network_metrics: Callable[[TrainHistory, dict, dict], list[dict]],
     summary: Callable[[dict], str],
     log=print,
     params_file: str = PARAMS_FILE,
@@ -282,9 +295,10 @@ def fit_and_write(
 ) -> list[dict]:
     """The steps every fit job takes: train, evaluate on the test set, write each network.
 
-    ``network_metrics(history, sampled)``: the job's own metrics.json keys, one dict per
-    network, given the history and the final sampled test pass (``engine.evaluate``,
-    with each hidden unit's activity if ``unit_activity``); the keys every fitted
+    ``network_metrics(history, sampled, at_mean)``: the job's own metrics.json keys, one
+    dict per network, given the history and the final sampled and mean-weight test passes
+    (``engine.evaluate``, the sampled one with each hidden unit's activity if
+    ``unit_activity``); the keys every fitted
     network shares (test accuracies, provenance, history) are added here. Writes
     ``params_file`` (μ and σ of every layer) and metrics.json into the network's out_dir;
     ``summary(metrics)`` is the end of its closing log line. The checkpoint (in the first
@@ -313,7 +327,7 @@ def fit_and_write(
     )
     wall = time.perf_counter() - setup.wall_start
     with torch.no_grad():
-        own = network_metrics(history, sampled)
+        own = network_metrics(history, sampled, at_mean)
     data = (setup.training, setup.train_data, setup.test_data, setup.device, wall)
     results = []
     for i, out in enumerate(setup.out_dirs):
@@ -419,9 +433,11 @@ def run_training(
     options = replace(train_options(training, noise_seed), on_non_finite="isolate")
     trivial = trivial_cost_lower_bound(train_data.labels.cpu())
 
-    def network_metrics(history, sampled):
+    def network_metrics(history, sampled, at_mean_test):
         n_train, batch_size = len(train_data), training["batch_size"]
         values, at_mean = unit_drift(model, train_data, training, sampled)
+        if training.get("history_test_every"):
+            record_final_epoch(history, sampled, at_mean_test, values)
         drift = (values, at_mean, sampled)
         return training_metrics(model, specs, history, n_train, batch_size, trivial, drift)
 
@@ -602,7 +618,9 @@ def run_posterior_fit(
         objective,
         options,
         describe,
-        lambda history, _sampled: posterior_metrics(model, history, fit, starts, start_mu),
+        lambda history, _sampled, _at_mean: posterior_metrics(
+            model, history, fit, starts, start_mu
+        ),
         _posterior_summary,
         log,
         params_file=POSTERIOR_FILE,

@@ -94,13 +94,16 @@ def inverse_softplus(sigma):
 class SigmaParts(NamedTuple):
     """The σ of one step. ``sampled``: per layer (weight σ, bias σ), the σ the weights
     are sampled with; ``own``: each synapse's own σ_i = softplus(φ_i), the same tensors
-    as ``sampled`` where no network is homogeneous; ``own_rms``: (K,) root mean square
-    of the own σ_i, only in the released code's homogeneous form with homogeneous
-    networks (their shared σ), else None."""
+    as ``sampled`` where no network is homogeneous (None where no network uses them);
+    ``own_rms``: (K,) root mean square of the own σ_i, only in the released code's
+    homogeneous form with homogeneous networks (their shared σ), else None; ``shared``:
+    (K,) the one σ of each network where every network of the group is homogeneous in
+    the Methods' form (``sampled`` then holds expanded views of it), else None."""
 
     sampled: list[tuple[torch.Tensor, torch.Tensor]]
-    own: list[tuple[torch.Tensor, torch.Tensor]]
+    own: list[tuple[torch.Tensor, torch.Tensor]] | None
     own_rms: torch.Tensor | None
+    shared: torch.Tensor | None = None
 
 
 class StochasticMLP(nn.Module):
@@ -150,6 +153,7 @@ class StochasticMLP(nn.Module):
         # A Python flag, not tensor.any(): reading a device tensor every step would
         # synchronise host and GPU (and is forbidden inside a captured CUDA graph).
         self.any_homogeneous = any(n == "homogeneous" for n in noise)
+        self.all_homogeneous = all(n == "homogeneous" for n in noise)
         self.register_buffer(
             "homogeneous",
             torch.tensor([n == "homogeneous" for n in noise], device=device),
@@ -197,7 +201,19 @@ class StochasticMLP(nn.Module):
         Homogeneous networks sample with one σ per network: in the Methods' form
         softplus(φ_shared), in the released code's (``homogeneous_form``) the root mean
         square of the network's own σ_i (``own_sigma_rms``), which its cost needs too.
+
+        A group of homogeneous networks in the Methods' form uses no own σ_i at all: the
+        σ of a network is one number, broadcast (a view, no copy) to its synapses, and no
+        softplus runs over the unused φ_i (nor does Adam, as they get no gradient).
         """
+        if self.all_homogeneous and self.homogeneous_form == "methods":
+            shared = softplus(self.phi_shared)
+            k = self.n_networks
+            sampled = [
+                (shared.view(k, 1, 1).expand_as(w), shared.view(k, 1).expand_as(b))
+                for w, b in self.means()
+            ]
+            return SigmaParts(sampled=sampled, own=None, own_rms=None, shared=shared)
         own = self.own_sigmas()
         if not self.any_homogeneous:
             return SigmaParts(sampled=own, own=own, own_rms=None)

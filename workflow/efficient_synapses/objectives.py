@@ -104,7 +104,10 @@ class EnergyEfficientObjective:
         """
         mus = [t for pair in model.means() for t in pair]
         magnitude = self.magnitude_lambda * per_network_sum(m.abs() for m in mus)
-        if model.homogeneous_form == "released_code":
+        if parts.shared is not None:  # every network homogeneous, the Methods' form
+            power = torch.exp(-self.rho * torch.log(parts.shared))
+            reliability = self.c * model.n_synapses * power
+        elif model.homogeneous_form == "released_code":
             reliability = self.c * self._sum_sigma_power(parts.own)
             if parts.own_rms is not None:
                 shared = model.n_synapses * torch.exp(-self.rho * torch.log(parts.own_rms))
