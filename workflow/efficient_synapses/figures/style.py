@@ -14,6 +14,7 @@ from matplotlib.ticker import (  # noqa: E402
     LogFormatterSciNotation,
     LogLocator,
     NullFormatter,
+    NullLocator,
 )
 
 from ..statistics import mean_sd  # noqa: E402
@@ -48,6 +49,11 @@ def rho_title(rho: str) -> str:
     return f"ρ = {rho}" + (f" ({mechanism})" if mechanism else "")
 
 
+# Log axes longer than this many decades get no minor ticks (unlabelled, they only
+# cluttered long axes, and laying them out was most of a scatter figure's drawing time).
+LONG_AXIS_DECADES = 2.5
+
+
 def tidy_log_axes(ax, short_decades: float = 1.5, plain: str = "never") -> None:
     """Readable log axes: decades only, or 1-2-5 steps on axes spanning under
     ``short_decades`` decades. Labels are powers of ten, or plain numbers (0.2, 50) on
@@ -75,6 +81,8 @@ def tidy_log_axes(ax, short_decades: float = 1.5, plain: str = "never") -> None:
         else:
             axis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=True))
         axis.set_minor_formatter(NullFormatter())
+        if np.log10(max(lims) / min(lims)) > LONG_AXIS_DECADES:
+            axis.set_minor_locator(NullLocator())
 
 
 def _power_of_ten_label(value: float) -> str:
