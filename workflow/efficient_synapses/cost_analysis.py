@@ -27,18 +27,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import torch
+import numpy as np
+
+if TYPE_CHECKING:  # tables and figures import this module: no PyTorch at import time
+    import torch
 
 
 def label_entropy(labels: torch.Tensor | Sequence[int], n_classes: int = 10) -> float:
     """H(y) = -Σ_k p_k ln p_k of the label frequencies p_k, in nats (ln 10 if balanced)."""
-    labels = torch.as_tensor(labels, dtype=torch.long)
-    if labels.numel() == 0:
+    labels = np.asarray(labels.cpu() if hasattr(labels, "cpu") else labels, dtype=np.int64)
+    if labels.size == 0:
         raise ValueError("label_entropy needs at least one label")
-    counts = torch.bincount(labels, minlength=n_classes).double()
+    counts = np.bincount(labels.ravel(), minlength=n_classes).astype(float)
     p = counts[counts > 0] / counts.sum()
-    return float(-(p * p.log()).sum())
+    return float(-(p * np.log(p)).sum())
 
 
 def trivial_cost_lower_bound(labels: torch.Tensor | Sequence[int], n_classes: int = 10) -> float:
