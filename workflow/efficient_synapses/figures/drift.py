@@ -65,8 +65,10 @@ def plot_drift(history: pd.DataFrame, pdf, png) -> None:
             g["epoch"], g["sigma_rms_silent_touching"], color=colour, lw=1, marker="o", ms=2
         )
         axes[3].plot(g["epoch"], g["test_accuracy_sampled"], color=colour, lw=1, marker="o", ms=2)
-    axes[0].set_ylabel("silent hidden units\n(never active at w = μ, training set)")
-    axes[0].set_title("a  silent units (solid: layer 1, dashed: layer 2)", loc="left")
+    axes[0].set_ylabel(
+        "silent hidden units (never active at w = μ\non the training set; solid layer 1, dashed 2)"
+    )
+    axes[0].set_title("a  silent units", loc="left")
     axes[1].set_ylabel("RMS σ")
     axes[1].set_title("b  weights of live units", loc="left")
     axes[2].set_ylabel("RMS σ")
