@@ -548,8 +548,11 @@ def test_the_summary_counts_independent_claims_not_rows():
     groups = independent_claims(table)
     assert len(groups) == 3 and int(groups["passed"].sum()) == 2
     text = claims_markdown(table)
-    assert text.startswith("**2 of 3 independent claims of the paper pass** (3 of 4 rows)")
-    assert "Failing: g2." in text
+    assert text.startswith("**2 of 3 independent claims of the paper pass in every row**, 0 in")
+    assert "(3 of 4 rows pass)" in text and "Failing: g2." in text
+    mixed = claims_table(rows + [ClaimResult(PAPER, "e", "s", "q", "f", "x", "q", 1.0, 0.0, 1,
+                                             "c", False, evidence="g1")])  # fmt: skip
+    assert list(independent_claims(mixed)["outcome"]) == ["partly", "FAIL", "pass"]
 
 
 def test_importance_rises_with_input_rate_on_active_synapses():
@@ -575,7 +578,7 @@ def test_biological_slope_is_judged_by_the_nearest_rho_whichever_it_is():
     [row] = biological_slope_claims(experimental_table(), None, "sd/mean")
     assert row.verdict == "FAIL" and "nearest ρ = 4/3" in row.scope
     [row] = biological_slope_claims(experimental_table(ko=-0.52), None, "sd/mean")
-    assert row.verdict == "pass" and row.evidence == "Fig. 6b Ko slope"
+    assert row.verdict == "pass" and row.evidence.startswith("Appendix 5 biological slope")
 
 
 def test_toy_regression_claims_fail_either_way():

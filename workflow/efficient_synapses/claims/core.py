@@ -170,13 +170,16 @@ def claims_table(results: list[ClaimResult]) -> pd.DataFrame:
 
 def independent_claims(table: pd.DataFrame) -> pd.DataFrame:
     """One row per evidence group of the claims of the paper: its rows, how many pass, and
-    whether the group passes (all its rows do)."""
+    its outcome: "pass" (every row passes), "partly" (some do) or "FAIL" (none does)."""
     claims = table[table["kind"] == PAPER]
     grouped = claims.groupby("evidence", sort=False)["verdict"]
     out = pd.DataFrame(
         {"rows": grouped.size(), "rows_passed": grouped.apply(lambda v: int((v == "pass").sum()))}
     )
     out["passed"] = out["rows"] == out["rows_passed"]
+    out["outcome"] = np.where(
+        out["passed"], "pass", np.where(out["rows_passed"] > 0, "partly", "FAIL")
+    )
     return out.reset_index()
 
 
@@ -211,14 +214,18 @@ def claims_markdown(table: pd.DataFrame) -> str:
     section per kind, one row per claim and scope."""
     groups = independent_claims(table)
     claims = table[table["kind"] == PAPER]
+    counts = groups["outcome"].value_counts()
     out = [
-        f"**{int(groups['passed'].sum())} of {len(groups)} independent claims of the paper "
-        f"pass** ({int((claims['verdict'] == 'pass').sum())} of {len(claims)} rows).",
+        f"**{int(counts.get('pass', 0))} of {len(groups)} independent claims of the paper "
+        f"pass in every row**, {int(counts.get('partly', 0))} in some rows, "
+        f"{int(counts.get('FAIL', 0))} in none ({int((claims['verdict'] == 'pass').sum())} "
+        f"of {len(claims)} rows pass).",
         "",
     ]
-    failed = groups[~groups["passed"]]["evidence"].tolist()
-    if failed:
-        out += ["Failing: " + "; ".join(failed) + ".", ""]
+    for outcome, word in (("partly", "Partly passing"), ("FAIL", "Failing")):
+        names = groups[groups["outcome"] == outcome]["evidence"].tolist()
+        if names:
+            out += [f"{word}: " + "; ".join(names) + ".", ""]
     for kind in KINDS:
         rows = table[table["kind"] == kind]
         title, text = SECTION_TEXT[kind]

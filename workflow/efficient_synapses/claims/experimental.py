@@ -2,8 +2,8 @@
 with the analytic ones, from experimental.csv and nohidden_slopes.csv.
 
 Evidence groups: the Sjöström Pearson and Spearman r come from the same 30 recordings (one
-group); the Ko slope's sign, its value and Appendix 5's nearest ρ all rest on the same
-fitted slope (one group).
+group); the Ko slope's sign and its value are one number (one group). Appendix 5's
+comparison of that slope with the predictions of each ρ is a claim of its own.
 """
 
 from __future__ import annotations
@@ -175,7 +175,7 @@ def biological_slope_claims(
             "the ρ = 2 prediction is the nearest of the four",
             nearest == "2",
             reference=analytic["2"],
-            evidence=KO_GROUP,
+            evidence="Appendix 5 biological slope against the predictions of each ρ",
             fails_if="another ρ's predicted slope lies nearer the Ko slope",
         )
     ]
