@@ -388,7 +388,7 @@ def run_benchmark(
 
 # Operators one training step may dispatch (views and detach excluded), whatever the group
 # size: the stand-in, measurable on a CPU, for the nodes of the CUDA graph a GPU step
-# replays (tests/test_engine.py checks it; README, Speed).
+# replays (tests/test_engine.py checks it; docs/speed.md).
 STEP_OPERATOR_BUDGET = 400
 
 

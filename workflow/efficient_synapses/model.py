@@ -25,7 +25,7 @@ NOISE_SETTINGS = ("heterogeneous", "homogeneous")
 # "methods": the network and costs as the paper's Methods state them. "released_code":
 # as the authors' released sims-fig2and3.py ran them: no ReLU after the first layer, a
 # ReLU after every later layer (the logits too), and homogeneous noise sampled with the
-# root mean square of every synapse's own σ_i (README, "Paper settings").
+# root mean square of every synapse's own σ_i (docs/paper-settings.md).
 VARIANTS = ("methods", "released_code")
 # The two parts in which the variants differ, each switchable on its own (one factor at a
 # time, profiles/factor-*): where the ReLUs sit, and how homogeneous noise is sampled and

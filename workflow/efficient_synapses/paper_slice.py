@@ -4,7 +4,7 @@ Every training job records RMS σ every epoch and the sampled test accuracy ever
 ``training.history_test_every`` epochs (metrics.json, ``history.epoch_metrics``). From
 that history this module says when each network stopped changing and whether it had
 reached an equilibrium by the end of training, and tabulates, per network, what the
-README's "Paper settings" table shows.
+table of docs/paper-settings.md shows.
 
 Convergence rule (fixed before looking at the slice results): a series has converged
 at the first recorded epoch e from which every later recorded value stays within a

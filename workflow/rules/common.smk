@@ -117,9 +117,9 @@ GROUP_OF_NETWORK = {
 # Wall-time estimate of a training job (resources.runtime, minutes), from its optimiser
 # steps: epochs x floor(n_train / batch_size) steps, each for every member at once.
 # CPU: measured: the paper-slice group (8 networks, 60,000 images, batch 20, float32,
-#   2 threads) takes about 58 s per epoch (README, "Presets"), i.e. 2.4 ms per network
+#   2 threads) takes about 58 s per epoch (docs/speed.md), i.e. 2.4 ms per network
 #   and step (~7 s per network-epoch); with fewer than 2 threads counted twice as long.
-# CUDA: not measured yet for this code (README, "Speed": no GPU run so far). A
+# CUDA: not measured yet for this code (docs/speed.md: no GPU run so far). A
 #   deliberately generous guess: 2 ms per step plus 0.06 ms per network and step
 #   (16 ms for a group of 240, where the design's target is 2.5 ms with the step replayed
 #   from a CUDA graph), so that a group whose capture failed and which runs eagerly still
