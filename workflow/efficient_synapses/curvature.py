@@ -34,7 +34,8 @@ Choices made here, and why:
 * **Weights only.** Thresholds (biases) are stochastic in the model but are not
   synapses of Fig. 5, so only weight statistics are extracted.
 * **Exact Hessian check** (beyond the paper): exact diagonal entries H_ii of the
-  summed performance cost at w = μ, for a random subset of synapses. For the
+  summed performance cost at w = μ, for every synapse of a layer (a random subset
+  where it has more than ``exact_hessian_max_synapses``). For the
   cross-entropy of our ReLU networks :func:`relu_network_hessian_diagonal` computes
   them in closed form (a network is piecewise linear in any one weight, so
   H_ii = Σ_t x_tj² (J_tᵀ H_f,t J_t)_kk exactly, almost everywhere); for any other
