@@ -381,3 +381,43 @@ def test_per_datapoint_sums_of_the_statistics_hook_match_per_datapoint_gradients
         torch.testing.assert_close(hook.sums["sq_per_datapoint"][layer], expected_sq[layer])
         torch.testing.assert_close(hook.sums["abs_per_datapoint"][layer], expected_abs[layer])
     assert hook.datapoints == 14
+
+
+def test_occupied_range_leaves_out_the_tails_and_counts_them():
+    """A few synapses with a vanishing H would stretch Figure 5's x axis over decades:
+    the axes span the 1st-99th percentile and say how many lie beyond."""
+    from efficient_synapses.figures.style import occupied_range
+
+    bulk = np.geomspace(1.0, 100.0, 998)
+    values = np.concatenate([bulk, [1e-40, 1e30], [0.0, np.nan, -1.0]])
+    lo, hi, outside, total = occupied_range([values])
+    assert total == 1000  # zero, NaN and negative values are not positions on a log axis
+    assert 1.0 <= lo < 1.1 and 90.0 < hi <= 100.0  # inside the bulk, far from 1e-40, 1e30
+    # the two outliers and the bulk's own 1 % tails: 10 values below lo, 10 above hi
+    assert outside == int(((bulk < lo) | (bulk > hi)).sum()) + 2 == 20
+    with pytest.raises(ValueError, match="no positive finite value"):
+        occupied_range([np.array([0.0, np.nan])])
+
+
+def test_figure5_panel_clips_x_and_reports_the_synapses_beyond():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from efficient_synapses.figures.curvature import _pattern_panel
+
+    rng = np.random.default_rng(0)
+    h = np.concatenate([10 ** rng.uniform(-2, 2, 500), [1e-44]])
+    sigma_squared = 1e-3 * h**-0.5
+    rows = pd.DataFrame(
+        {"seed": [0], "slope": [-0.5], "intercept": [-3.0], "spearman_r": [-1.0], "n_used": [501]}
+    )
+    fig, ax = plt.subplots()
+    text = _pattern_panel(ax, h, sigma_squared, rows, 0, "hessian", 1000, 0)
+    low, high = ax.get_xlim()
+    assert low > 1e-3 and high < 1e3  # the 1e-44 synapse no longer sets the axis
+    assert "beyond the 1st-99th percentile of x" in text
+    assert ax.get_ylim()[1] < 1.0  # nor its σ² = 1e19 the y axis
+    plt.close(fig)

@@ -19,6 +19,7 @@ from .style import (
     NOISE_COLOURS,
     apply_style,
     mean_sd_text,
+    occupied_range,
     rho_title,
     save_figure,
     tidy_log_axes,
@@ -135,7 +136,11 @@ def plot_synapse_patterns(
 
 def _pattern_panel(ax, x, y, rows, seed, quantity, scatter_points, scatter_seed) -> str:
     """σ² (y) against one quantity (x) of one network, log-log: the drawable synapses
-    (subsampled), the fit of network ``seed`` from ``rows``; returns the panel's text."""
+    (subsampled), the fit of network ``seed`` from ``rows``; returns the panel's text.
+
+    The axes span the 1st to 99th percentile of x (``style.occupied_range``) and the σ² of
+    the synapses inside it; the fit and its statistics use every synapse, and the text says
+    how many lie beyond the shown x range."""
     keep = np.isfinite(x) & (x > 0) & np.isfinite(y) & (y > 0)
     index = subsample(int(keep.sum()), scatter_points, scatter_seed)
     xs, ys = x[keep][index], y[keep][index]
@@ -143,15 +148,23 @@ def _pattern_panel(ax, x, y, rows, seed, quantity, scatter_points, scatter_seed)
     ax.scatter(xs, ys, s=1.0, lw=0, alpha=0.35, color=colour, rasterized=True)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    own = rows[rows["seed"] == seed]
-    if len(own) and np.isfinite(own["slope"].iloc[0]) and len(xs):
-        line_x = np.geomspace(xs.min(), xs.max(), 50)
-        slope, intercept = own["slope"].iloc[0], own["intercept"].iloc[0]
-        ax.plot(line_x, 10**intercept * line_x**slope, color="black", lw=1.0)
+    beyond = 0
+    if keep.any():
+        lo, hi, beyond, _ = occupied_range([x[keep]])
+        inside = y[keep][(x[keep] >= lo) & (x[keep] <= hi)]
+        ax.set_xlim(lo / 1.5, hi * 1.5)
+        ax.set_ylim(inside.min() / 1.5, inside.max() * 1.5)
+        own = rows[rows["seed"] == seed]
+        if len(own) and np.isfinite(own["slope"].iloc[0]):
+            line_x = np.geomspace(lo, hi, 50)
+            slope, intercept = own["slope"].iloc[0], own["intercept"].iloc[0]
+            ax.plot(line_x, 10**intercept * line_x**slope, color="black", lw=1.0)
     ax.set_xlabel(XLABELS[quantity])
     tidy_log_axes(ax, plain="short")
     text = _seed_summary(rows).replace(", slope", "\nslope")
     excluded = int((~keep).sum())
     if excluded:
         text += f"\n{excluded} synapses {EXCLUDED[quantity]} not shown"
+    if beyond:
+        text += f"\n{beyond} beyond the 1st-99th percentile of x"
     return text

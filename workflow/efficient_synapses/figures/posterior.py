@@ -19,6 +19,7 @@ from .style import (
     NOISE_COLOURS,
     apply_style,
     mean_sd_text,
+    occupied_range,
     rho_title,
     save_figure,
     tidy_log_axes,
@@ -155,22 +156,12 @@ def _ellipse_grid(fig, grid, drawn: _Figure7Networks) -> None:
     )
 
 
-def _occupied_range(values: list[np.ndarray], low=1.0, high=99.0) -> tuple[float, float, int, int]:
-    """The 1st to 99th percentile of the pooled positive values, and how many values fall
-    outside that range out of how many: a few synapses with a vanishing H_ii would
-    otherwise stretch σ²_post = 1/H over a dozen and more decades."""
-    pooled = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values])
-    lo, hi = np.percentile(pooled, [low, high])
-    outside = int(((pooled < lo) | (pooled > hi)).sum())
-    return float(lo), float(hi), outside, int(pooled.size)
-
-
 def _analytic_panel(ax, drawn: _Figure7Networks, pairs, colour_of, label_of) -> None:
     """(b), (c): Eq. 29's σ² against σ²_post = 1/H of the networks ``pairs`` (ρ, c factor),
-    the x axis clipped to where the synapses lie (``_occupied_range``, the number outside
+    the x axis clipped to where the synapses lie (``style.occupied_range``, the number outside
     written in the panel)."""
     xs = [drawn.arrays[f"net{drawn.network_of(r, f)}_laplace"] for r, f in pairs]
-    lo, hi, outside, total = _occupied_range(xs)
+    lo, hi, outside, total = occupied_range(xs)
     for rho, factor in pairs:
         k = drawn.network_of(rho, factor)
         x, y = drawn.arrays[f"net{k}_laplace"], drawn.arrays[f"net{k}_eq29"]

@@ -11,7 +11,7 @@ from ..artefacts import read_npz
 from ..curvature_analysis import layer_quantities
 from ..published import PUBLISHED_RHOS, fig5_layer, fig5_table
 from .curvature import LAYER_NAMES, XLABELS, _pattern_panel
-from .style import apply_style, plt, rho_title, save_figure
+from .style import apply_style, plt, rho_title, save_figure, tidy_log_axes
 
 QUANTITIES = ("hessian", "learning_rate_abs", "input_rate")
 
@@ -96,6 +96,7 @@ def plot_fig5_published(
             high = max(ax_ours.get_ylim()[1], ax_theirs.get_ylim()[1])
             for ax in (ax_ours, ax_theirs):
                 ax.set_ylim(low, high)
+                tidy_log_axes(ax, plain="short")  # ticks for the shared range
             if j == 0:
                 ax_ours.set_ylabel("σ² (ours)")
                 ax_theirs.set_ylabel("σ² (published arrays;\nx in their own units)")

@@ -54,6 +54,21 @@ def rho_title(rho: str) -> str:
 LONG_AXIS_DECADES = 2.5
 
 
+def occupied_range(
+    values: list[np.ndarray], low: float = 1.0, high: float = 99.0
+) -> tuple[float, float, int, int]:
+    """The ``low``-th to ``high``-th percentile of the pooled positive finite values, and
+    how many of those values fall outside it out of how many. A few synapses with a
+    vanishing H_ii (those of silent units) would otherwise stretch a log axis over a dozen
+    and more decades and squeeze every other synapse into its last few."""
+    pooled = np.concatenate([v[np.isfinite(v) & (v > 0)] for v in values])
+    if pooled.size == 0:
+        raise ValueError("occupied_range: no positive finite value to span")
+    lo, hi = np.percentile(pooled, [low, high])
+    outside = int(((pooled < lo) | (pooled > hi)).sum())
+    return float(lo), float(hi), outside, int(pooled.size)
+
+
 def tidy_log_axes(ax, short_decades: float = 1.5, plain: str = "never") -> None:
     """Readable log axes: decades only, or 1-2-5 steps on axes spanning under
     ``short_decades`` decades. Labels are powers of ten, or plain numbers (0.2, 50) on
