@@ -152,3 +152,30 @@ def test_bad_config_stops_the_workflow_with_the_key_named(project_root, tmp_path
     result = _snakemake(project_root, "-n", "--configfile", str(bad))
     assert result.returncode != 0
     assert "batch_size" in result.stderr + result.stdout
+
+
+def _profile_configs():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for path in sorted((root / "profiles").glob("*/config.yaml")):
+        files = yaml.safe_load(path.read_text()).get("configfile")
+        if files:
+            yield pytest.param(root, files, id=path.parent.name)
+
+
+@pytest.mark.parametrize(("root", "files"), list(_profile_configs()))
+def test_every_profile_merges_into_a_valid_config(root, files, schema):
+    """A profile's config files, merged as Snakemake merges them (later files update
+    earlier ones key by key), pass the schema and the cross-key checks: a typo in a
+    rarely run profile (a slice, a factor run) fails here, not an hour into a run."""
+    from snakemake.utils import update_config
+
+    files = [files] if isinstance(files, str) else files
+    merged: dict = {}
+    for name in files:
+        path = root / name
+        assert path.is_file(), f"{name}: named by a profile but missing"
+        update_config(merged, yaml.safe_load(path.read_text()) or {})
+    validate(merged, schema)
+    check_config(merged)
