@@ -264,23 +264,39 @@ def fetch_mnist(mirror: str | Path | None, out_dir: str | Path, log=None) -> Pat
     return out_dir / "MNIST" / "raw"
 
 
+def _copy_or_download(
+    src: Path | None, url: str, target: Path, sha256: str, label: str, log
+) -> None:
+    """Copy ``src`` (the local mirror's copy) to ``target`` if it exists, else download
+    ``url``; then verify the sha256. Errors name ``label``: a file in neither place, or
+    a checksum mismatch (with both checksums)."""
+    if src is not None and src.is_file():
+        shutil.copyfile(src, target)
+        where = str(src)
+    else:
+        _log(log, f"{src} not found; downloading {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as f:
+                shutil.copyfileobj(response, f)
+        except OSError as err:
+            raise FileNotFoundError(
+                f"{label}: not in the mirror ({src}) and not downloadable from {url} ({err})"
+            ) from err
+        where = url
+    verify_checksum(target, sha256, "sha256", label=label)
+    _log(log, f"sha256 ok: {label} ({where})")
+
+
 def fetch_experimental(key: str, mirror: str | Path | None, out_path: str | Path, log=None) -> Path:
     """Copy one Figure 6 CSV from the mirror (or its pinned URL) and verify its sha256."""
     spec = EXPERIMENTAL_FILES[key]
     out_path = Path(out_path)
 
     def fetch_into(tmp: Path) -> None:
+        label = f"experimental file {spec.local_name}"
         src = Path(mirror) / spec.local_name if mirror is not None else None
-        if src is not None and src.is_file():
-            _log(log, f"copying {src}")
-            shutil.copyfile(src, tmp)
-        else:
-            url = EXPERIMENTAL_URL.format(name=spec.original_name)
-            _log(log, f"{src} not found; downloading {url}")
-            with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as f:
-                shutil.copyfileobj(response, f)
-        verify_checksum(tmp, spec.sha256, "sha256", label=f"experimental file {spec.local_name}")
-        _log(log, f"sha256 ok: {spec.local_name} {spec.sha256}")
+        url = EXPERIMENTAL_URL.format(name=spec.original_name)
+        _copy_or_download(src, url, tmp, spec.sha256, label, log)
 
     atomic_write(out_path, fetch_into)
     return out_path
@@ -303,23 +319,8 @@ def fetch_published(
             target = tmp / path
             target.parent.mkdir(parents=True, exist_ok=True)
             src = Path(mirror) / path if mirror is not None else None
-            if src is not None and src.is_file():
-                shutil.copyfile(src, target)
-                where = str(src)
-            else:
-                url = PUBLISHED_URL.format(path=path)
-                _log(log, f"{src} not found; downloading {url}")
-                try:
-                    with urllib.request.urlopen(url, timeout=60) as response:
-                        target.write_bytes(response.read())
-                except OSError as err:
-                    raise FileNotFoundError(
-                        f"published file {path}: not in the mirror ({src}) and not "
-                        f"downloadable from {url} ({err})"
-                    ) from err
-                where = url
-            verify_checksum(target, sha256, "sha256", label=f"published file {path}")
-            _log(log, f"sha256 ok: {path} ({where})")
+            url = PUBLISHED_URL.format(path=path)
+            _copy_or_download(src, url, target, sha256, f"published file {path}", log)
 
     atomic_write(out_dir, fetch_into)
     return out_dir
