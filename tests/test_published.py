@@ -236,3 +236,21 @@ def test_figure_5_rows_compare_our_spearman_with_the_published(published):
     assert reported and all(
         r["verdict"] == NO_VERDICT and r["kind"] == "reported" for r in reported
     )
+
+
+def test_our_unit_summary_reads_sigma_squared_and_presynaptic_output_per_layer():
+    """Ours and the published side share statistics.layer_unit_summary: layer 2's
+    presynaptic units are layer 1's outputs (its input rate), and a zero rate is silent."""
+    from efficient_synapses.artefacts import statistics_key
+    from efficient_synapses.reproduction import unit_summary
+
+    arrays = {
+        statistics_key("sigma_squared", 1): np.array([[0.1, 0.4], [0.2, 0.3]]),
+        statistics_key("sigma_squared", 2): np.array([[0.01, 0.05, 0.02]]),
+        statistics_key("input_rate", 2): np.array([[0.0, 0.5, 0.25]]),
+    }
+    layer1, layer2 = unit_summary(arrays)
+    assert layer1 == {"layer": 1, "sigma_squared_max": 0.4, "sigma_squared_median": 0.25}
+    assert layer2["sigma_squared_max"] == 0.05 and layer2["sigma_squared_median"] == 0.02
+    assert layer2["presynaptic_units"] == 3
+    assert layer2["unit_output_min"] == 0.0 and layer2["silent_presynaptic_units"] == 1

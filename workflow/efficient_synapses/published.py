@@ -36,7 +36,7 @@ import pandas as pd
 
 from .artefacts import rho_value
 from .curvature_analysis import linear_model_slope
-from .statistics import loglog_fit
+from .statistics import layer_unit_summary, loglog_fit
 
 # Rows of the Figure 2/3 arrays and the ρ of the four Figure 5 networks, in order.
 PUBLISHED_RHOS = ("1/2", "2/3", "4/3", "2")
@@ -171,15 +171,6 @@ def fig5_unit_summary(directory: str | Path) -> pd.DataFrame:
     for rho in PUBLISHED_RHOS:
         for layer in LAYER_SHAPES:
             q = fig5_layer(directory, rho, layer)
-            row = {
-                "rho": rho,
-                "layer": layer,
-                "sigma_squared_max": float(q["sigma_squared"].max()),
-                "sigma_squared_median": float(np.median(q["sigma_squared"])),
-            }
-            if "unit_output" in q:
-                row["presynaptic_units"] = int(q["unit_output"].size)
-                row["unit_output_min"] = float(q["unit_output"].min())
-                row["silent_presynaptic_units"] = int((q["unit_output"] <= 0).sum())
-            rows.append(row)
+            summary = layer_unit_summary(q["sigma_squared"], q.get("unit_output"))
+            rows.append({"rho": rho, "layer": layer} | summary)
     return pd.DataFrame(rows)

@@ -35,7 +35,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .statistics import mean_sd
+from .statistics import layer_unit_summary, mean_sd
 
 COMPARED = "compared"
 REPORTED = "reported"
@@ -411,25 +411,18 @@ def fig5_rows(
 
 
 def unit_summary(arrays: Mapping[str, np.ndarray]) -> list[dict]:
-    """Per layer of one of our statistics.npz: largest and median σ², and for the hidden
-    units feeding it their smallest mean output and how many are silent (mean output 0)."""
+    """``statistics.layer_unit_summary`` of every layer of one of our statistics.npz (the
+    input rate of a layer above the first is its presynaptic units' mean output)."""
     from .artefacts import statistics_key, statistics_layers
 
-    rows = []
-    for layer in statistics_layers(arrays):
-        sigma_squared = np.asarray(arrays[statistics_key("sigma_squared", layer)])
-        row = {
-            "layer": layer,
-            "sigma_squared_max": float(sigma_squared.max()),
-            "sigma_squared_median": float(np.median(sigma_squared)),
-        }
-        if layer > 1:
-            rate = np.asarray(arrays[statistics_key("input_rate", layer)]).ravel()
-            row["presynaptic_units"] = int(rate.size)
-            row["unit_output_min"] = float(rate.min())
-            row["silent_presynaptic_units"] = int((rate <= 0).sum())
-        rows.append(row)
-    return rows
+    return [
+        {"layer": layer}
+        | layer_unit_summary(
+            arrays[statistics_key("sigma_squared", layer)],
+            arrays[statistics_key("input_rate", layer)] if layer > 1 else None,
+        )
+        for layer in statistics_layers(arrays)
+    ]
 
 
 DRIFT_WORDS = {

@@ -356,3 +356,21 @@ def estimate_row(
         method=method,
         notes=notes,
     )
+
+
+def layer_unit_summary(sigma_squared: np.ndarray, unit_output: np.ndarray | None) -> dict:
+    """One layer of a network, as the drift comparison reads it (docs/drift.md): the
+    largest and median σ² of its synapses and, where the mean outputs of the hidden units
+    feeding it are given, the smallest and how many are zero (silent units). The same
+    for our statistics.npz and for the published Figure 5 arrays."""
+    sigma_squared = np.asarray(sigma_squared)
+    row = {
+        "sigma_squared_max": float(sigma_squared.max()),
+        "sigma_squared_median": float(np.median(sigma_squared)),
+    }
+    if unit_output is not None:
+        unit_output = np.asarray(unit_output).ravel()
+        row["presynaptic_units"] = int(unit_output.size)
+        row["unit_output_min"] = float(unit_output.min())
+        row["silent_presynaptic_units"] = int((unit_output <= 0).sum())
+    return row
