@@ -254,3 +254,12 @@ def test_our_unit_summary_reads_sigma_squared_and_presynaptic_output_per_layer()
     assert layer2["sigma_squared_max"] == 0.05 and layer2["sigma_squared_median"] == 0.02
     assert layer2["presynaptic_units"] == 3
     assert layer2["unit_output_min"] == 0.0 and layer2["silent_presynaptic_units"] == 1
+
+
+def test_figures_2_and_3_get_the_published_table_only_when_compared(published):
+    from efficient_synapses.published import compared_fig23_table
+
+    assert compared_fig23_table([], GRID) is None
+    table = compared_fig23_table([str(published)], GRID)
+    assert table.equals(fig23_table(published, GRID))
+    assert compared_fig23_table(str(published), GRID).equals(table)

@@ -83,6 +83,14 @@ def c_grid(log10_c: dict) -> np.ndarray:
     return float(log10_c["start"]) + float(log10_c["step"]) * np.arange(int(log10_c["count"]))
 
 
+def compared_fig23_table(inputs, log10_c: dict) -> pd.DataFrame | None:
+    """``fig23_table`` of the published directory among a rule's ``inputs`` (a path or a
+    list holding at most one), or None where the rule has none (``published.compare``
+    off): what Figures 2 and 3 draw beside ours."""
+    paths = [inputs] if isinstance(inputs, (str, Path)) else list(inputs)
+    return fig23_table(paths[0], log10_c) if paths else None
+
+
 def fig23_table(directory: str | Path, log10_c: dict) -> pd.DataFrame:
     """The Figure 2/3 arrays as one long table: one row per (ρ, noise, c), accuracy as a
     fraction (the file holds percent). ``log10_c``: config's ``published.log10_c``."""

@@ -9,14 +9,11 @@ import pandas as pd
 
 from efficient_synapses.figures.tradeoff import plot_fig3
 from efficient_synapses.logs import log_to
-from efficient_synapses.published import fig23_table
+from efficient_synapses.published import compared_fig23_table
 
 with log_to(snakemake.log[0]):
-    published = None
-    paths = snakemake.input.published  # [] unless published.compare: the authors' curves
-    paths = [paths] if isinstance(paths, str) else list(paths)
-    if paths:
-        published = fig23_table(paths[0], snakemake.params.log10_c)
+    # the authors' curves beside ours; no input unless published.compare
+    published = compared_fig23_table(snakemake.input.published, snakemake.params.log10_c)
     plot_fig3(
         pd.read_csv(snakemake.input.table),
         snakemake.output.pdf,
