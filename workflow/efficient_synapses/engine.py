@@ -120,6 +120,10 @@ class TrainHistory:
     stopped: str = ""
 
 
+# Data-order streams are mixed with seeds apart from the noise streams' numbers.
+DATA_ORDER_STREAMS = 1 << 20
+
+
 def epoch_permutation(seed: int, epoch: int, n: int, stream: int = 0) -> torch.Tensor:
     """The order in which a network with this seed visits the data in this epoch.
 
@@ -133,10 +137,6 @@ def epoch_permutation(seed: int, epoch: int, n: int, stream: int = 0) -> torch.T
         key = (noise_stream_seed(seed, DATA_ORDER_STREAMS + int(stream)) + int(epoch)) % (1 << 63)
     gen = torch.Generator().manual_seed(key)
     return torch.randperm(n, generator=gen)
-
-
-# Data-order streams are mixed with seeds apart from the noise streams' numbers.
-DATA_ORDER_STREAMS = 1 << 20
 
 
 def _format_eta(seconds: float) -> str:
