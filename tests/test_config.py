@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import re
 import subprocess
 import sys
@@ -30,10 +31,14 @@ def test_paper_config_is_valid(config, schema):
     check_config(config)
 
 
-def test_paper_c_grid_has_30_values_from_1e_minus_3_to_1e4_25(config):
+def test_paper_c_grid_is_the_published_grid_1e_minus_4_to_1e3_25(config):
     grid = c_grid(config["sweep"]["log10_c"])
     assert len(grid) == 30
-    assert grid[0] == pytest.approx(1e-3) and grid[-1] == pytest.approx(10**4.25)
+    assert grid[0] == pytest.approx(1e-4) and grid[-1] == pytest.approx(10**3.25)
+    # every published column (published.log10_c) has its counterpart in the sweep
+    published = config["published"]["log10_c"]
+    columns = [published["start"] + published["step"] * j for j in range(published["count"])]
+    assert [round(math.log10(c), 9) for c in grid] == pytest.approx(columns)
 
 
 def test_sweep_has_every_combination(config):

@@ -25,11 +25,13 @@ from efficient_synapses.reproduction import (
     NOT_REPRODUCED,
     REPRODUCED,
     UNDETERMINED,
+    WITHIN_SPREAD,
     drift_rows,
     fig5_rows,
     fig23_rows,
     reproduction_markdown,
     reproduction_table,
+    verdict,
 )
 
 GRID = {"start": -4.0, "step": 0.25, "count": 30}
@@ -263,3 +265,67 @@ def test_figures_2_and_3_get_the_published_table_only_when_compared(published):
     table = compared_fig23_table([str(published)], GRID)
     assert table.equals(fig23_table(published, GRID))
     assert compared_fig23_table(str(published), GRID).equals(table)
+
+
+# --- the verdict with seeds --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("difference", "seed_sd", "n_seeds", "expected"),
+    [
+        (0.8, None, 1, REPRODUCED),  # within tolerance 1: reproduced, any number of seeds
+        (0.8, 5.0, 3, REPRODUCED),
+        (1.5, None, 1, NOT_REPRODUCED),  # one seed: as before, the tolerance alone
+        (1.5, 1.0, 2, NOT_REPRODUCED),  # two seeds give no spread to weigh
+        (1.5, 1.0, 3, WITHIN_SPREAD),  # 1.5 <= 2 sd = 2
+        (-1.9, 1.0, 5, WITHIN_SPREAD),  # either sign
+        (2.5, 1.0, 3, NOT_REPRODUCED),  # beyond 2 sd
+        (math.nan, 1.0, 3, NOT_REPRODUCED),
+    ],
+)
+def test_the_seed_verdict_for_each_outcome(difference, seed_sd, n_seeds, expected):
+    assert verdict(difference, 1.0, True, seed_sd, n_seeds) == expected
+    assert verdict(difference, 1.0, False, seed_sd, n_seeds) == NOT_COMPARABLE
+
+
+def test_fig2_rows_weigh_the_spread_of_three_seeds(published):
+    """Accuracy 1.5 points above the published with seeds spread by 1 point (sd 1): within
+    seed spread; the same mean with seeds 0.2 apart: not reproduced; RMS σ a factor 1.5
+    off (0.18 decade) with seeds a factor 1.3 apart: within seed spread."""
+    pub = fig23_table(published, GRID)
+    base = _ours_like(pub, seeds=(0,))
+    point = (
+        (base["rho"] == "2")
+        & (base["noise"] == "heterogeneous")
+        & np.isclose(np.log10(base["c"]), 0.0)
+    )
+    one = base[point].iloc[0]
+    published_acc, published_sigma = one["test_accuracy_sampled"], one["sigma_rms"]
+
+    def seeds(offsets, sigma_factors):
+        return pd.DataFrame(
+            [
+                one.to_dict()
+                | {
+                    "seed": i,
+                    "test_accuracy_sampled": published_acc + (1.5 + d) / 100,
+                    "sigma_rms": published_sigma * f,
+                }
+                for i, (d, f) in enumerate(zip(offsets, sigma_factors, strict=True))
+            ]
+        )
+
+    def judged(table, quantity):
+        return table[table["quantity"] == quantity]["verdict"].iloc[0]
+
+    spread = reproduction_table(
+        fig23_rows(seeds([-1.0, 0.0, 1.0], [1.5 / 1.3, 1.5, 1.5 * 1.3]), pub, PAPER, TOLERANCE)
+    )
+    assert judged(spread, "test accuracy (%)") == WITHIN_SPREAD
+    assert judged(spread, "RMS σ") == WITHIN_SPREAD
+    narrow = reproduction_table(
+        fig23_rows(seeds([-0.2, 0.0, 0.2], [1.5, 1.5, 1.5]), pub, PAPER, TOLERANCE)
+    )
+    assert judged(narrow, "test accuracy (%)") == NOT_REPRODUCED
+    assert judged(narrow, "RMS σ") == NOT_REPRODUCED
+    assert "within seed spread" in reproduction_markdown(spread)

@@ -182,15 +182,16 @@ def _overlay(config, *files):
 
 
 def test_released_code_overlay_sets_learning_rate_lambda_and_variant(project_root, config):
+    from efficient_synapses.config import resolve_training
     from efficient_synapses.jobs import train_options
 
     overlay = project_root / "profiles" / "released-code" / "overrides.yaml"
     merged = _overlay(config, overlay)
-    training = merged["training"]
+    training = resolve_training(merged["training"])
     assert training["variant"] == "released_code"
     assert training["learning_rate"] == 1e-4 and training["magnitude_lambda"] == 0.01
     assert train_options(training, 0).learning_rate == 1e-4
-    assert config["training"]["variant"] == "methods"  # the default stays the Methods
+    assert config["training"]["variant"] == "as_published"  # the default: as published
     # λ = 0.01 enters the magnitude cost as 0.01 Σ|μ| (per dataset; B/N applied outside)
     model = _model("heterogeneous", "released_code")
     objective = EnergyEfficientObjective(
@@ -223,6 +224,78 @@ def test_paper_slice_profile_is_paper_settings_for_eight_networks(project_root, 
 @pytest.fixture
 def schema(project_root):
     return str(project_root / "workflow" / "schemas" / "config.schema.yaml")
+
+
+@pytest.mark.parametrize(
+    ("variant", "learning_rate", "magnitude_lambda", "form"),
+    [
+        ("as_published", 1e-4, 1e-4, "methods"),
+        ("methods", 5e-4, 1e-4, "methods"),
+        ("released_code", 1e-4, 0.01, "released_code"),
+    ],
+)
+def test_each_variant_resolves_its_learning_rate_lambda_and_model(
+    config, variant, learning_rate, magnitude_lambda, form
+):
+    from efficient_synapses.config import model_variant, resolve_config, resolve_training
+    from efficient_synapses.jobs import build_model
+
+    training = dict(config["training"], variant=variant)
+    resolved = resolve_training(training)
+    assert resolved["learning_rate"] == learning_rate
+    assert resolved["magnitude_lambda"] == magnitude_lambda
+    assert model_variant(resolved) == form
+    assert resolve_training(resolved) == resolved  # idempotent
+    assert training["learning_rate"] is None  # the input is left as it was
+    model = build_model(
+        dict(resolved, layer_sizes=[784, 3, 10]), ["homogeneous"], [0], "cpu", torch.float32
+    )
+    assert model.variant == form
+    # the workflow resolves config.yaml once, in place
+    whole = resolve_config(copy.deepcopy(config) | {"training": training})
+    assert whole["training"]["learning_rate"] == learning_rate
+
+
+def test_an_explicit_learning_rate_is_kept_and_named(config):
+    from efficient_synapses.config import resolve_training
+    from efficient_synapses.reproduction import variant_label
+
+    assert variant_label(config["training"]) == "as_published"
+    assert variant_label(dict(config["training"], variant="methods")) == "methods"
+    quick = dict(config["training"], learning_rate=1e-3)
+    assert resolve_training(quick)["learning_rate"] == 1e-3
+    assert variant_label(quick) == "as_published (learning_rate 0.001)"
+    # the Methods' own learning rate given explicitly is the methods variant's
+    as_methods = dict(config["training"], variant="methods", learning_rate=5e-4)
+    assert variant_label(as_methods) == "methods"
+
+
+def test_unknown_training_variant_is_named(config):
+    from efficient_synapses.config import resolve_training
+
+    config = copy.deepcopy(config)
+    config["training"]["variant"] = "as_printed"
+    with pytest.raises(ConfigError, match="as_printed"):
+        check_config(config)
+    with pytest.raises(ConfigError, match="as_printed"):
+        resolve_training(config["training"])
+
+
+def test_explicit_network_slices_replace_the_cross_product(config):
+    config = copy.deepcopy(config)
+    config["sweep"]["networks"] = [
+        {"rho": "2/3", "noise": "heterogeneous", "log10_c": [0.5, 1.0], "seeds": [0]},
+        {"rho": "2/3", "noise": "homogeneous", "log10_c": [0.0], "seeds": [1, 2]},
+    ]
+    assert [(n["noise"], n["rho"], n["c"], n["seed"]) for n in sweep_networks(config)] == [
+        ("heterogeneous", "2_3", "3.16228", "0"),
+        ("heterogeneous", "2_3", "10", "0"),
+        ("homogeneous", "2_3", "1", "1"),
+        ("homogeneous", "2_3", "1", "2"),
+    ]
+    config["sweep"]["rho"] = ["1/2"]
+    with pytest.raises(ConfigError, match=r"sweep.networks\[0\].*2/3"):
+        check_config(config)
 
 
 def test_log10_c_by_rho_replaces_the_grid(config):
@@ -307,7 +380,10 @@ def test_history_has_sigma_every_epoch_and_accuracy_every_few(mnist_raw, tmp_pat
     assert sum(units["silent_at_mean"]) == with_history["silent_units_layer1"]
     assert rows[-1]["sigma_rms"] == pytest.approx(with_history["sigma_rms"], rel=1e-6)
     assert rows[-1]["test_accuracy_mean_weights"] == with_history["test_accuracy_mean_weights"]
-    assert with_history["variant"] == "methods"
+    # metrics.json names the training variant (no key: the default) and the model's form
+    assert with_history["variant"] == "as_published"
+    assert with_history["model_variant"] == "methods"
+    assert with_history["hyperparameters"]["variant"] == "as_published"
     # recording the history never touches the training noise stream
     without = _train(mnist_raw, tmp_path, 0, "b")[0]
     assert [sorted(r) for r in without["history"]["epoch_metrics"]] == [["sigma_rms"]] * 3

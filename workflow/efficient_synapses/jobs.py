@@ -31,7 +31,7 @@ from .artefacts import (
     set_means,
     write_metrics,
 )
-from .config import prior_scale
+from .config import model_variant, prior_scale, resolve_training
 from .cost_analysis import network_cost_summary, trivial_cost_lower_bound
 from .costs import reliability_cost_at_s
 from .data import Dataset, load_mnist
@@ -153,7 +153,7 @@ def build_model(training: dict, noise: list[str], seeds: list[int], device, dtyp
         sigma_init=training["sigma_init"],
         dtype=dtype,
         device=device,
-        variant=training.get("variant", "methods"),
+        variant=model_variant(training),
         relu_placement=training.get("relu_placement"),
         homogeneous_form=training.get("homogeneous_form"),
     )
@@ -267,7 +267,9 @@ class FitSetup:
 
 
 def prepare_fit(training: dict, mnist_dir, out_dirs, threads: int | None) -> FitSetup:
-    """Threads, output directories, device, dtype and data of a job ``training`` describes."""
+    """Threads, output directories, device, dtype and data of a job ``training`` describes
+    (its variant resolved: ``config.resolve_training``)."""
+    training = resolve_training(training)
     if threads:
         torch.set_num_threads(int(threads))
     out_dirs = [Path(d) for d in out_dirs]
@@ -358,11 +360,13 @@ def own_sigma_rms(model: StochasticMLP) -> list[float]:
 
 
 def training_metrics(
-    model, specs, history, n_train: int, batch_size: int, trivial, drift=None
+    model, specs, history, n_train: int, batch_size: int, trivial, drift=None, variant=None
 ) -> list[dict]:
-    """metrics.json keys of trained networks beyond the shared ones: σ, costs, divergence,
+    """metrics.json keys of trained networks beyond the shared ones: the training variant
+    (``variant``; the model's network-and-cost form when None), σ, costs, divergence,
     and, given ``drift`` (``unit_drift``'s values and its pass at w = μ, with the final
     sampled test pass), silent units, active fractions and the split of RMS σ."""
+    variant = model.variant if variant is None else variant
     rms, own_rms = model.weight_sigma_rms().tolist(), own_sigma_rms(model)
     sigmas = model.sigmas()
     out = []
@@ -370,7 +374,8 @@ def training_metrics(
         weight_sigmas = torch.cat([sw[i].flatten() for sw, _ in sigmas]).double()
         metrics = {
             **asdict(spec),
-            "variant": model.variant,
+            "variant": variant,
+            "model_variant": model.variant,
             "relu_placement": model.relu_placement,
             "homogeneous_form": model.homogeneous_form,
             "rho_value": spec.rho_value,
@@ -411,11 +416,12 @@ def run_training(
     ``training`` is the ``training`` section of config.yaml (see the schema).
     """
     setup = prepare_fit(training, mnist_dir, out_dirs, threads)
+    training = setup.training  # the variant's learning rate and λ filled in
     device, dtype, train_data = setup.device, setup.dtype, setup.train_data
     log(
         f"{len(specs)} network(s) on {device} ({training['dtype']}); "
         f"{len(train_data)} training and {len(setup.test_data)} test examples; variant "
-        f"{training.get('variant', 'methods')}, learning rate {training['learning_rate']:g}, "
+        f"{training['variant']}, learning rate {training['learning_rate']:g}, "
         f"λ {training['magnitude_lambda']:g}"
     )
     model = build_model(training, [s.noise for s in specs], [s.seed for s in specs], device, dtype)
@@ -439,7 +445,9 @@ def run_training(
         if training.get("history_test_every"):
             record_final_epoch(history, sampled, at_mean_test, values)
         drift = (values, at_mean, sampled)
-        return training_metrics(model, specs, history, n_train, batch_size, trivial, drift)
+        return training_metrics(
+            model, specs, history, n_train, batch_size, trivial, drift, training["variant"]
+        )
 
     def summary(m):
         return (
@@ -580,6 +588,7 @@ def run_posterior_fit(
             f"{len(start_from)} trained networks to start from but {len(out_dirs)} outputs"
         )
     setup = prepare_fit(training, mnist_dir, out_dirs, threads)
+    training = setup.training  # the variant's learning rate and λ filled in
     k = len(setup.out_dirs)
     # A factorised Gaussian posterior: one σ per weight, the heterogeneous setting.
     model = build_model(training, ["heterogeneous"] * k, [seed] * k, setup.device, setup.dtype)

@@ -15,7 +15,9 @@ One row per compared quantity (``results/reproduction.{csv,md}``):
   unit and the number of silent ones (docs/drift.md).
 
 Each compared row: ours, published, difference (ours − published), tolerance and a
-verdict, *reproduced* or *not reproduced*, when the run is comparable: trained at the
+verdict, *reproduced*, *within seed spread* (three seeds or more only: outside the
+tolerance but within two sd of our seeds, ``verdict``) or *not reproduced*, when the run
+is comparable: trained at the
 paper's settings (50 epochs, all 60,000 training images, batch 20; for Figure 5 also the
 Methods' 10 statistics epochs). Rows of other runs say ``not comparable`` and carry no
 verdict. The tolerances come from config.yaml (``published.tolerance``), fixed before
@@ -35,12 +37,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .config import TRAINING_VARIANTS, model_variant, resolve_training
 from .statistics import layer_unit_summary, mean_sd
 
 COMPARED = "compared"
 REPORTED = "reported"
 REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
+WITHIN_SPREAD = "within seed spread"
 NOT_COMPARABLE = "not comparable"
 UNDETERMINED = "undetermined (our grid does not bracket it)"
 NO_VERDICT = "no verdict"
@@ -78,34 +82,30 @@ COLUMNS = [
 
 def run_settings(config: Mapping) -> dict:
     """What decides whether a run is comparable, and the label of its variant."""
-    training = config["training"]
+    training = resolve_training(dict(config["training"]))
     return {
         "epochs": int(training["epochs"]),
         "n_train": int(training.get("train_subset") or 60000),
         "batch_size": int(training["batch_size"]),
         "statistics_epochs": int(config["curvature"]["statistics_epochs"]),
         "variant": variant_label(training),
-        "homogeneous_form": training.get("homogeneous_form") or training.get("variant", "methods"),
+        "homogeneous_form": training.get("homogeneous_form") or model_variant(training),
     }
 
 
-# Learning rate and λ each variant trains with by default (README, "Paper settings").
-VARIANT_DEFAULTS = {
-    "methods": {"learning_rate": 5e-4, "magnitude_lambda": 1e-4},
-    "released_code": {"learning_rate": 1e-4, "magnitude_lambda": 0.01},
-}
-
-
 def variant_label(training: Mapping) -> str:
-    """'methods', 'released_code', or either with what departs from it, e.g.
-    'methods (relu_placement released_code)' for a one-factor run."""
-    variant = training.get("variant", "methods")
+    """The training variant, with what departs from it: e.g. 'as_published', 'methods
+    (relu_placement released_code)' for a one-factor run, 'as_published (learning_rate
+    0.001)' for a reduced preset."""
+    training = resolve_training(dict(training))
+    variant = training["variant"]
+    form = model_variant(training)
     changes = []
     for part in ("relu_placement", "homogeneous_form"):
-        if training.get(part) and training[part] != variant:
+        if training.get(part) and training[part] != form:
             changes.append(f"{part} {training[part]}")
-    for key, value in VARIANT_DEFAULTS.get(variant, {}).items():
-        if key in training and not math.isclose(float(training[key]), value):
+    for key in ("learning_rate", "magnitude_lambda"):
+        if not math.isclose(float(training[key]), TRAINING_VARIANTS[variant][key]):
             changes.append(f"{key} {float(training[key]):g}")
     if training.get("dtype", "float32") != "float32":
         changes.append(str(training["dtype"]))
@@ -126,12 +126,41 @@ def comparability(settings: Mapping, statistics: bool = False) -> tuple[bool, st
     return not differences, "; ".join(differences)
 
 
-def verdict(difference: float, tolerance: float, comparable: bool) -> str:
+# With this many seeds or more a row's verdict weighs the seed-to-seed spread (below).
+MIN_SEEDS_FOR_SPREAD = 3
+SPREAD_SDS = 2.0
+
+
+def verdict(
+    difference: float,
+    tolerance: float,
+    comparable: bool,
+    seed_sd: float | None = None,
+    n_seeds: int = 1,
+) -> str:
+    """The verdict of one compared row, fixed before any of the multi-seed runs.
+
+    ``difference`` is ours (the mean over seeds) minus the published value. With fewer
+    than three seeds: *reproduced* within ``tolerance``, else *not reproduced*. With three
+    seeds or more (``seed_sd``: the sd over seeds of our value, in the units of
+    ``difference``): *reproduced* within ``tolerance``; *within seed spread* if not, but
+    within two sd of our seeds (the published value, one seed, is as far from our mean as
+    a seed of ours may be); *not reproduced* otherwise.
+    """
     if not comparable:
         return NOT_COMPARABLE
     if not math.isfinite(difference):
         return NOT_REPRODUCED
-    return REPRODUCED if abs(difference) <= tolerance else NOT_REPRODUCED
+    if abs(difference) <= tolerance:
+        return REPRODUCED
+    if (
+        n_seeds >= MIN_SEEDS_FOR_SPREAD
+        and seed_sd is not None
+        and math.isfinite(seed_sd)
+        and abs(difference) <= SPREAD_SDS * seed_sd
+    ):
+        return WITHIN_SPREAD
+    return NOT_REPRODUCED
 
 
 def _row(section, quantity, settings, comparable, note, **values) -> dict:
@@ -232,6 +261,9 @@ def fig23_rows(
         theirs = theirs.set_index("log10_c").sort_index()
         accuracy = _seed_curves(mine, "test_accuracy_sampled")
         sigma = _seed_curves(mine, "sigma_published")
+        # The seed spread of RMS σ in decades, the units of its difference.
+        mine = mine.assign(log10_sigma=np.log10(mine["sigma_published"].where(lambda v: v > 0)))
+        log_sigma = _seed_curves(mine, "log10_sigma").set_index("log10_c")
         common = [lc for lc in accuracy["log10_c"] if lc in theirs.index]
         for lc in common:
             a = accuracy[accuracy["log10_c"] == lc].iloc[0]
@@ -255,7 +287,13 @@ def fig23_rows(
                     published=p_acc,
                     difference=diff,
                     tolerance=tolerance["accuracy_points"],
-                    verdict=verdict(diff, tolerance["accuracy_points"], comparable),
+                    verdict=verdict(
+                        diff,
+                        tolerance["accuracy_points"],
+                        comparable,
+                        100 * a["std"],
+                        int(a["count"]),
+                    ),
                     definition="sampled weights (a fresh draw per test minibatch), test set",
                 )
             )
@@ -276,7 +314,13 @@ def fig23_rows(
                     published=p_sig,
                     difference=log_ratio,
                     tolerance=tolerance["sigma_decades"],
-                    verdict=verdict(log_ratio, tolerance["sigma_decades"], comparable),
+                    verdict=verdict(
+                        log_ratio,
+                        tolerance["sigma_decades"],
+                        comparable,
+                        log_sigma.loc[lc, "std"],
+                        int(s["count"]),
+                    ),
                     definition=sigma_note + "; difference = log10(ours / published)",
                 )
             )
@@ -399,7 +443,7 @@ def fig5_rows(
                 published=float(p["spearman_r"]),
                 difference=diff,
                 tolerance=tolerance["spearman"],
-                verdict=verdict(diff, tolerance["spearman"], comparable),
+                verdict=verdict(diff, tolerance["spearman"], comparable, sd, len(per_seed)),
                 definition=(
                     "both computed by statistics.loglog_fit over the synapses with a positive, "
                     f"finite quantity (left out: ours {excluded:.0%}, published "
@@ -479,11 +523,12 @@ def summary_counts(table: pd.DataFrame) -> pd.DataFrame:
     """Per section: rows compared, reproduced, not reproduced, not comparable."""
     compared = table[table["kind"] == COMPARED]
     out = compared.groupby("section", sort=False)["verdict"].value_counts().unstack(fill_value=0)
-    for column in (REPRODUCED, NOT_REPRODUCED, UNDETERMINED, NOT_COMPARABLE):
+    verdicts = [REPRODUCED, WITHIN_SPREAD, NOT_REPRODUCED, UNDETERMINED, NOT_COMPARABLE]
+    for column in verdicts:
         if column not in out:
             out[column] = 0
-    out["rows"] = out[[REPRODUCED, NOT_REPRODUCED, UNDETERMINED, NOT_COMPARABLE]].sum(axis=1)
-    return out[["rows", REPRODUCED, NOT_REPRODUCED, UNDETERMINED, NOT_COMPARABLE]].reset_index()
+    out["rows"] = out[verdicts].sum(axis=1)
+    return out[["rows", *verdicts]].reset_index()
 
 
 def _fmt(value, spec=".3g") -> str:
@@ -505,12 +550,13 @@ def reproduction_markdown(table: pd.DataFrame, grid_note: str = "") -> str:
         out += [grid_note, ""]
     comparable = table.groupby("section", sort=False)["comparable"].first()
     out += [
-        "| section | comparable | rows | reproduced | not reproduced | undetermined "
-        "| not comparable |",
-        "|---|---|---|---|---|---|---|",
+        "| section | comparable | rows | reproduced | within seed spread | not reproduced "
+        "| undetermined | not comparable |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in summary_counts(table).itertuples(index=False):
-        out.append(f"| {r[0]} | {comparable[r[0]]} | {r[1]} | {r[2]} | {r[3]} | {r[4]} | {r[5]} |")
+        cells = [r[0], comparable[r[0]], *r[1:]]
+        out.append("| " + " | ".join(str(c) for c in cells) + " |")
     reported = table[table["kind"] == REPORTED]
     if len(reported):
         out.append(

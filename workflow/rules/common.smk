@@ -35,6 +35,7 @@ from efficient_synapses.config import (  # noqa: E402
     nohidden_networks,
     posterior_networks,
     prior_scale,
+    resolve_config,
     selected_targets,
     sweep_networks,
     training_groups,
@@ -43,6 +44,9 @@ from efficient_synapses.data import EXPERIMENTAL_FILES, MNIST_RAW_MD5  # noqa: E
 
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)
+# The variant's learning rate and λ where config leaves them null (training.variant), so
+# that every job, caption and results/configuration.yaml shows what was trained with.
+resolve_config(config)
 
 
 wildcard_constraints:
