@@ -163,10 +163,10 @@ def _profile_configs():
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    for path in sorted((root / "profiles").glob("*/config.yaml")):
+    for path in sorted((root / "profiles").rglob("config.yaml")):
         files = yaml.safe_load(path.read_text()).get("configfile")
         if files:
-            yield pytest.param(root, files, id=path.parent.name)
+            yield pytest.param(root, files, id=str(path.parent.relative_to(root / "profiles")))
 
 
 @pytest.mark.parametrize(("root", "files"), list(_profile_configs()))

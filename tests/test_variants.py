@@ -205,7 +205,7 @@ def test_released_code_overlay_sets_learning_rate_lambda_and_variant(project_roo
 def test_paper_slice_profile_is_paper_settings_for_eight_networks(project_root, config, schema):
     from snakemake.utils import validate
 
-    slice_overrides = project_root / "profiles" / "paper-slice" / "overrides.yaml"
+    slice_overrides = project_root / "profiles" / "experiments" / "paper-slice" / "overrides.yaml"
     for files in (
         [slice_overrides],
         [slice_overrides, project_root / "profiles/released-code/overrides.yaml"],
@@ -565,13 +565,14 @@ def test_cost_at_end_is_recomputed_for_older_metrics():
 @pytest.mark.parametrize(
     ("args", "expected", "absent"),
     [
-        (["--profile", "profiles/paper-slice"],
+        (["--profile", "profiles/experiments/paper-slice"],
          {"train_group": 1, "plot_fig2": 1, "plot_training_history": 1,
           "tabulate_paper_slice": 1}, ["extract_statistics_group", "fit_posterior", "plot_fig5"]),
-        (["--profile", "profiles/paper-slice", "--configfile", "config.yaml",
-          "profiles/paper-slice/overrides.yaml", "profiles/released-code/overrides.yaml"],
+        (["--profile", "profiles/experiments/paper-slice", "--configfile", "config.yaml",
+          "profiles/experiments/paper-slice/overrides.yaml",
+          "profiles/released-code/overrides.yaml"],
          {"train_group": 1, "plot_fig3": 1}, ["extract_statistics_group", "plot_fig7"]),
-        (["--profile", "profiles/paper-slice-fig5"],
+        (["--profile", "profiles/experiments/paper-slice-fig5"],
          {"train_group": 1, "extract_statistics_group": 1, "plot_fig5": 1, "plot_figA6_1": 1},
          ["plot_fig2", "fit_posterior", "plot_figA6_2"]),
     ],

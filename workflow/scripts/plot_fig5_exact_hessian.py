@@ -7,9 +7,14 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 
 from efficient_synapses.exact_hessian import exact_hessian_table
 from efficient_synapses.figures.exact_hessian import plot_exact_hessian
+from efficient_synapses.figures.style import run_label
 from efficient_synapses.logs import log_to
+from efficient_synapses.reproduction import variant_label
 
-with log_to(snakemake.log[0]) as log:
+with (
+    log_to(snakemake.log[0]) as log,
+    run_label(variant_label(snakemake.config["training"])),
+):
     table = exact_hessian_table(snakemake.params.networks, snakemake.params.gradient)
     table.to_csv(snakemake.output.table, index=False)
     log(f"{len(table)} rows -> {snakemake.output.table}")

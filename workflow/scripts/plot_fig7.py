@@ -9,9 +9,11 @@ import pandas as pd
 
 from efficient_synapses.artefacts import read_npz
 from efficient_synapses.figures.posterior import plot_figure7
+from efficient_synapses.figures.style import run_label
 from efficient_synapses.logs import log_to
+from efficient_synapses.reproduction import variant_label
 
-with log_to(snakemake.log[0]):
+with log_to(snakemake.log[0]), run_label(variant_label(snakemake.config["training"])):
     arrays = read_npz(snakemake.input.arrays)
     plot_figure7(
         arrays,

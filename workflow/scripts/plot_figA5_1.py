@@ -10,9 +10,14 @@ import pandas as pd
 from efficient_synapses.artefacts import read_npz
 from efficient_synapses.experimental import ko_slope_for_appendix5
 from efficient_synapses.figures.posterior import plot_figure_a5
+from efficient_synapses.figures.style import run_label
 from efficient_synapses.logs import log_to
+from efficient_synapses.reproduction import variant_label
 
-with log_to(snakemake.log[0]) as log:
+with (
+    log_to(snakemake.log[0]) as log,
+    run_label(variant_label(snakemake.config["training"])),
+):
     experimental = ko_slope_for_appendix5(pd.read_csv(snakemake.input.experimental))
     log(f"experimental reference slope (Ko et al., log CV on log rate): {experimental:.3f}")
     arrays = read_npz(snakemake.input.arrays)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from pathlib import Path
 
 import matplotlib
@@ -120,8 +122,29 @@ def mean_sd_text(values, digits: int = 2) -> str:
     return f"{mean:.{digits}f} ± {sd:.{digits}f}"
 
 
+# The run a figure of trained networks comes from (its training variant), stamped under
+# the figure by ``save_figure`` while ``run_label`` is active.
+_RUN_LABEL: contextvars.ContextVar[str | None] = contextvars.ContextVar("run_label", default=None)
+
+
+@contextlib.contextmanager
+def run_label(text: str | None):
+    """Within this block, every saved figure carries ``variant: <text>`` under its panels
+    (a figure of trained networks says which training variant it shows)."""
+    token = _RUN_LABEL.set(text)
+    try:
+        yield
+    finally:
+        _RUN_LABEL.reset(token)
+
+
 def save_figure(fig, pdf: str | Path, png: str | Path) -> None:
-    """Write the figure as PDF and PNG, then close it."""
+    """Write the figure as PDF and PNG, then close it; under the panels, the run's label
+    (``run_label``), if any: below the figure's own area, so it overlaps nothing."""
+    label = _RUN_LABEL.get()
+    if label:
+        fig.text(0.995, -0.005, f"variant: {label}", ha="right", va="top", fontsize=6,
+                 color="0.4")  # fmt: skip
     for path in (pdf, png):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, bbox_inches="tight")
