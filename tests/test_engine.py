@@ -14,6 +14,7 @@ from efficient_synapses.engine import (
     GraphStepper,
     NonFiniteLossError,
     TrainOptions,
+    adam_settings,
     evaluate,
     noise_generators,
     train,
@@ -466,12 +467,44 @@ class NaNAt:
         return value
 
 
-def test_a_nan_in_one_network_freezes_it_and_the_group_trains_on():
+class NaNLossAt:
+    """The performance cost of ``objective``, with network ``k``'s made NaN at call
+    ``step``: what reaches the fused step (which calls only ``objective.loss`` through
+    autograd); the objective stays one the fused step knows."""
+
+    def __init__(self, model, objective, k, step):
+        self.model, self.loss, self.k, self.step, self.calls = model, objective.loss, k, step, 0
+        self.before = None
+        objective.loss = self
+
+    def __call__(self, logits, labels):
+        self.calls += 1
+        value = self.loss(logits, labels)
+        if self.calls == self.step:
+            self.before = network_state(self.model, self.k).detach().clone()
+            bad = torch.arange(value.shape[0]) == self.k
+            value = value * torch.where(bad, float("nan"), 1.0).to(value.dtype)
+        return value
+
+
+def inject_nan(model, objective, k, step, how):
+    """(the objective to train with, its recorder): NaN for network ``k`` at ``step``,
+    through the whole objective (autograd) or through its performance cost (fused)."""
+    if how == "autograd":
+        faulty = NaNAt(objective, k, step)
+        return faulty, faulty
+    return objective, NaNLossAt(model, objective, k, step)
+
+
+@pytest.mark.parametrize("how", ["fused", "autograd"])
+def test_a_nan_in_one_network_freezes_it_and_the_group_trains_on(how):
     names = ["a", "b", "c"]
-    reference, ref_history, _ = train_networks(names, epochs=3)
     model, objective, data = float64_group(names)
-    faulty, messages = NaNAt(objective, k=1, step=17), []  # epoch 2, step 5 of 12
-    options = TrainOptions(3, 10, 1e-2, on_non_finite="isolate")
+    reference, _, _ = float64_group(names)
+    ref_history = train(reference, objective, data, TrainOptions(3, 10, 1e-2, step=how), log=quiet)
+    faulty, recorder = inject_nan(model, objective, k=1, step=17, how=how)  # epoch 2, step 5
+    messages = []
+    options = TrainOptions(3, 10, 1e-2, on_non_finite="isolate", step=how)
     history = train(model, faulty, data, options, describe=names, log=messages.append)
     assert history.diverged_step == [None, 17, None]
     assert history.diverged_epoch == [None, 2, None]
@@ -481,31 +514,34 @@ def test_a_nan_in_one_network_freezes_it_and_the_group_trains_on():
         assert history.loss[-1][k] == ref_history.loss[-1][k]
     # The diverged one: frozen at its parameters before the bad step, all finite.
     frozen = network_state(model, 1)
-    assert torch.equal(frozen, faulty.before) and torch.isfinite(frozen).all()
+    assert torch.equal(frozen, recorder.before) and torch.isfinite(frozen).all()
     assert math.isnan(history.loss[2][1])  # no finite step in epoch 3
     assert math.isfinite(history.loss[1][1])  # epoch 2: the 4 steps before the NaN
     assert any(m.startswith("DIVERGED b: ") and "step 17" in m for m in messages)
 
 
-def test_a_nan_in_raise_mode_names_the_network():
+@pytest.mark.parametrize("how", ["fused", "autograd"])
+def test_a_nan_in_raise_mode_names_the_network(how):
     model, objective = make(seeds=(0, 1), noise=("heterogeneous", "homogeneous"))
+    faulty, _ = inject_nan(model, objective, k=1, step=3, how=how)
     with pytest.raises(NonFiniteLossError, match="epoch 1 for: second"):
         train(
             model,
-            NaNAt(objective, k=1, step=3),
+            faulty,
             toy_data(),
-            TrainOptions(2, 10, 1e-2),
+            TrainOptions(2, 10, 1e-2, step=how),
             describe=["first", "second"],
             log=quiet,
         )
 
 
-def test_resume_after_a_divergence_gives_identical_result(tmp_path):
-    options = TrainOptions(4, 10, 1e-2, on_non_finite="isolate")
+@pytest.mark.parametrize("how", ["fused", "autograd"])
+def test_resume_after_a_divergence_gives_identical_result(tmp_path, how):
+    options = TrainOptions(4, 10, 1e-2, on_non_finite="isolate", step=how)
 
     def run(checkpoint=None, log=quiet):
         model, objective = make(seeds=(0, 1), noise=("heterogeneous", "homogeneous"))
-        faulty = NaNAt(objective, k=0, step=15)
+        faulty, _ = inject_nan(model, objective, k=0, step=15, how=how)
         history = train(model, faulty, toy_data(), options, checkpoint_path=checkpoint, log=log)
         return flat_params(model), history
 
@@ -634,33 +670,55 @@ def test_a_step_dispatches_a_fixed_number_of_operators_whatever_the_group_size()
     counts = {k: step_operator_counts(k, seeds=(0, 1)) for k in (2, 16)}
     assert sum(counts[2].values()) == sum(counts[16].values()) <= STEP_OPERATOR_BUDGET
     assert counts[16]["aten.normal_"] == 2  # one draw per distinct seed, not per network
-    # On the CPU the freezing masks are skipped while every network lives.
+    # On the CPU the per-synapse passes are numba kernels, not PyTorch operators.
     cpu = step_operator_counts(16, seeds=(0, 1), gpu_like=False)
-    assert cpu["aten.masked_fill_"] == 0 and sum(cpu.values()) < sum(counts[16].values())
+    assert sum(cpu.values()) < sum(counts[16].values())
+    assert "aten.addcmul" not in cpu and "aten._fused_adam_" not in cpu  # w, Adam: numba
 
 
-def test_freezing_fills_only_the_gradient_and_first_moment_and_still_freezes_exactly():
-    """Two masked fills per parameter tensor (not three): with the gradient and Adam's
-    first moment zero, the update is exactly zero whatever the second moment holds."""
+@pytest.mark.parametrize("how", ["fused", "autograd"])
+def test_freezing_fills_only_the_gradient_and_first_moment_and_still_freezes_exactly(how):
+    """Two masked fills per flat row (μ, φ, φ_shared: not three): with the gradient and
+    Adam's first moment zero, the update is exactly zero whatever the second moment holds."""
     from efficient_synapses.benchmark import step_operator_counts
 
-    model = StochasticMLP([784, 100, 100, 10], ["heterogeneous"], [0])
-    n_params = len(list(model.parameters()))
-    assert step_operator_counts(2, seeds=(0, 1))["aten.masked_fill_"] == 2 * n_params
+    assert step_operator_counts(2, seeds=(0, 1))["aten.masked_fill_"] == 2 * 3
     names = ["a", "b", "c"]
     model, objective, data = float64_group(names)
-    faulty = NaNAt(objective, k=1, step=17)
-    train(model, faulty, data, TrainOptions(3, 10, 1e-2, on_non_finite="isolate"), log=quiet)
-    assert torch.equal(network_state(model, 1), faulty.before)
+    faulty, recorder = inject_nan(model, objective, k=1, step=17, how=how)
+    options = TrainOptions(3, 10, 1e-2, on_non_finite="isolate", step=how)
+    train(model, faulty, data, options, log=quiet)
+    assert torch.equal(network_state(model, 1), recorder.before)
 
 
 def test_adam_is_fused_and_capturable_on_cuda_and_fused_on_the_cpu():
     """fused=False on CUDA also disabled the multi-tensor path: a per-parameter loop of
-    about 17 kernels per tensor in every replayed step."""
+    about 17 kernels per tensor in every replayed step. The fused kernel reads strided
+    parameters (views of a group's flat rows) as if contiguous: those take foreach."""
     from efficient_synapses.engine import adam_settings
 
-    assert adam_settings(torch.device("cuda", 0)) == {"capturable": True, "fused": True}
-    assert adam_settings(torch.device("cpu")) == {"capturable": False, "fused": True}
+    fused = {"fused": True, "foreach": None}
+    assert adam_settings(torch.device("cuda", 0)) == {"capturable": True} | fused
+    assert adam_settings(torch.device("cpu")) == {"capturable": False} | fused
+    strided = adam_settings(torch.device("cpu"), contiguous=False)
+    assert strided == {"capturable": False, "fused": False, "foreach": True}
+
+
+def test_adam_on_a_groups_strided_parameters_equals_adam_on_contiguous_copies():
+    model = StochasticMLP([12, 8, 3], ["heterogeneous"] * 3, [0, 1, 2])
+    assert not model.mu_w[0].is_contiguous()  # a view of the flat rows
+    copies = [torch.nn.Parameter(p.detach().clone()) for p in model.parameters()]
+    gen = torch.Generator().manual_seed(0)
+    grads = [torch.randn(p.shape, generator=gen) for p in copies]
+    for params in (list(model.parameters()), copies):
+        contiguous = all(p.is_contiguous() for p in params)
+        opt = torch.optim.Adam(params, lr=0.1, **adam_settings(torch.device("cpu"), contiguous))
+        for p, g in zip(params, grads, strict=True):
+            p.grad = g.clone()
+        opt.step()
+    # foreach and fused Adam round differently, never by more than float32 rounding
+    for p, q in zip(model.parameters(), copies, strict=True):
+        assert torch.allclose(p.detach(), q.detach(), rtol=0, atol=1e-7)
 
 
 def test_softplus_off_the_cpu_is_torch_own_kernel():

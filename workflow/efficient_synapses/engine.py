@@ -29,10 +29,14 @@ import torch
 
 from .artefacts import save_torch
 from .data import Dataset
+from .fused import AdamSettings, FusedStep, regulariser_of
 from .model import StochasticMLP, network_noise_generators, noise_stream_seed
 
 NOISE_STREAMS = ("per_network", "shared")
 ON_NON_FINITE = ("raise", "isolate")
+# "fused": the step by formula (``fused``) where the objective allows it, else autograd;
+# "autograd": autograd through the whole objective and torch.optim.Adam (the reference).
+STEPS = ("fused", "autograd")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -82,8 +86,15 @@ class TrainOptions:
     # "isolate" freezes those networks (no further update), records the step, and the
     # rest of the group trains on.
     on_non_finite: str = "raise"
+    # How a training step computes its gradients and applies Adam (STEPS), and, for the
+    # fused step, with which kernels: "auto" (numba on the CPU where installed, else
+    # PyTorch), "numba" or "torch" (``fused.FusedStep``).
+    step: str = "fused"
+    fused_backend: str = "auto"
 
     def __post_init__(self):
+        if self.step not in STEPS:
+            raise ValueError(f"step must be one of {STEPS}, got {self.step!r}")
         if self.noise_streams not in NOISE_STREAMS:
             raise ValueError(
                 f"noise_streams must be one of {NOISE_STREAMS}, got {self.noise_streams!r}"
@@ -462,16 +473,20 @@ class _TrainingStep:
                 if self.isolate and (not self.host_checks or not bool(self.alive.all())):
                     self._freeze_dead()
                 self.optimiser.step()
-            alive = self.alive
-            self.finite_steps += alive
-            self.loss_sum += torch.where(alive, loss, 0.0)
-            self.has_accuracy = value.correct is not None
-            if value.correct is not None:
-                self.correct += torch.where(alive, value.correct, 0)
-            for name, part in value.parts.items():
-                if name not in self.part_sums:
-                    self.part_sums[name] = torch.zeros_like(self.loss_sum)
-                self.part_sums[name] += torch.where(alive, part.detach(), 0.0)
+            self._accumulate(loss, value.parts, value.correct)
+
+    def _accumulate(self, loss, parts, correct) -> None:
+        """The step's loss, parts and correct answers into the epoch's sums (live networks)."""
+        alive = self.alive
+        self.finite_steps += alive
+        self.loss_sum += torch.where(alive, loss, 0.0)
+        self.has_accuracy = correct is not None
+        if correct is not None:
+            self.correct += torch.where(alive, correct, 0)
+        for name, part in parts.items():
+            if name not in self.part_sums:
+                self.part_sums[name] = torch.zeros_like(self.loss_sum)
+            self.part_sums[name] += torch.where(alive, part.detach(), 0.0)
 
     def _freeze_dead(self) -> None:
         """Zero the gradient and Adam's first moment of every network that is not alive.
@@ -495,6 +510,86 @@ class _TrainingStep:
             self._masks = [self._dead.view(-1, *([1] * (p.dim() - 1))) for p in self.params]
         torch.logical_not(self.alive, out=self._dead)
         return self._masks
+
+
+def fused_regulariser(model, objective, options: TrainOptions, after_backward):
+    """The objective's per-synapse terms where the step may run by formula (``fused``):
+    training (not a statistics pass), no hook after the backward pass, ``options.step``
+    "fused", an objective the fused step knows and parameters in flat rows; else None."""
+    if options.step != "fused" or not options.update or after_backward is not None:
+        return None
+    if not isinstance(model, StochasticMLP) or not model.flat_rows_intact():
+        return None
+    return regulariser_of(objective, model)
+
+
+class _FusedOptimiserState:
+    """What the checkpoint saves and restores of a fused step (``FusedStep.state``)."""
+
+    param_groups: list = []  # the step's Adam is its own, over the flat rows
+
+    def __init__(self, step: FusedStep):
+        self.step = step
+
+    def state_dict(self) -> dict:
+        return self.step.optimiser_state()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.step.load_optimiser_state(state)
+
+
+class _FusedTrainingStep(_TrainingStep):
+    """``_TrainingStep``'s bookkeeping around a step by formula (``FusedStep``): the noise
+    of every distinct seed drawn into one flat row each (or, with one shared stream, each
+    layer's draw for the group, as ``StochasticMLP.sample_weights`` draws it), the fused
+    step's loss and finiteness, then its update of the networks that are alive."""
+
+    def __init__(self, step: FusedStep, inputs, labels, options, streams: NoiseStreams):
+        self.fused = step
+        self.optimiser = _FusedOptimiserState(step)
+        super().__init__(
+            step.model, step.objective, self.optimiser, inputs, labels, options, streams, None
+        )
+        model = step.model
+        device = inputs.device
+        if streams.per_network:
+            n_rows = len(streams.network_noise.generators)
+            self.rows = streams.network_noise.rows_on(device)
+        else:
+            n_rows = model.n_networks
+            self.rows = torch.arange(model.n_networks, device=device)
+        self.noise = torch.empty(n_rows, model.n_synapses, dtype=model.flat_mu.dtype, device=device)
+
+    def _draw_noise(self) -> None:
+        if self.streams.per_network:
+            for row, gen in zip(self.noise, self.streams.generators, strict=True):
+                row.normal_(generator=gen)
+            return
+        gen, offset = self.streams.generators[0], 0
+        for mw, mb in self.model.means():
+            for mean in (mw, mb):
+                n = mean[0].numel()
+                draw = torch.randn(mean.shape, generator=gen, dtype=mean.dtype, device=mean.device)
+                self.noise[:, offset : offset + n].copy_(draw.flatten(1))
+                offset += n
+
+    def __call__(self) -> None:
+        idx = self.batch_idx
+        x, y = self.inputs[idx], self.labels[idx]
+        self._draw_noise()
+        loss, parts, correct, grads_finite = self.fused(x, y, self.noise, self.rows)
+        with torch.no_grad():
+            finite = torch.isfinite(loss)
+            if self.isolate:
+                finite &= grads_finite.to(finite.device)
+            self.step_count += 1
+            newly = self.alive & ~finite
+            self.diverged_step.copy_(torch.where(newly, self.step_count, self.diverged_step))
+            self.alive &= finite
+            # "raise": every network updates (a non-finite one stops the run at the epoch's
+            # end); "isolate": only the live ones.
+            self.fused.apply(self.alive if self.isolate else torch.ones_like(self.alive))
+            self._accumulate(loss, parts, correct)
 
 
 # glibc's mallopt parameters (malloc.h).
@@ -600,15 +695,18 @@ def check_cuda_device(device: torch.device) -> None:
         )
 
 
-def adam_settings(device: torch.device) -> dict:
+def adam_settings(device: torch.device, contiguous: bool = True) -> dict:
     """Adam's implementation switches on ``device``: the fused kernel on the CPU and on
     CUDA (one kernel for all parameters of a step, instead of a dozen elementwise passes
     per parameter, or on CUDA the per-parameter loop that ``fused=False`` falls back to
     without ``foreach``); ``capturable`` on CUDA, so the step counts stay on the device
     and the step can be captured in a CUDA graph. Graph and eager steps use the same
-    arithmetic, so the two give the same parameters."""
+    arithmetic, so the two give the same parameters. The fused kernel reads its tensors as
+    contiguous memory: parameters that are strided views (a group's layers, views of its
+    flat rows) take the ``foreach`` implementation, which honours strides."""
     on_cuda = device.type == "cuda"
-    return {"capturable": on_cuda, "fused": device.type in ("cpu", "cuda")}
+    fused = contiguous and device.type in ("cpu", "cuda")
+    return {"capturable": on_cuda, "fused": fused, "foreach": None if fused else True}
 
 
 def _make_optimiser(model: StochasticMLP, options: TrainOptions, device) -> torch.optim.Adam:
@@ -624,7 +722,7 @@ def _make_optimiser(model: StochasticMLP, options: TrainOptions, device) -> torc
         lr=options.learning_rate,
         betas=options.adam_betas,
         eps=options.adam_eps,
-        **adam_settings(torch.device(device)),
+        **adam_settings(torch.device(device), all(p.is_contiguous() for p in model.parameters())),
     )
 
 
@@ -774,12 +872,24 @@ def _set_up(model, objective, data, options, describe, checkpoint_path, log, aft
     n_batches = len(data) // options.batch_size
     if n_batches == 0:
         raise ValueError(f"training set of {len(data)} examples is smaller than one batch")
-    optimiser = _make_optimiser(model, options, device)
     streams = NoiseStreams(model, options, device)
     inputs, labels = data.inputs.to(device), data.labels.to(device)
-    body = _TrainingStep(
-        model, objective, optimiser, inputs, labels, options, streams, after_backward
-    )
+    reg = fused_regulariser(model, objective, options, after_backward)
+    if reg is not None:
+        settings = AdamSettings(
+            options.learning_rate,
+            options.sigma_learning_rate or options.learning_rate,
+            tuple(options.adam_betas),
+            options.adam_eps,
+        )
+        step = FusedStep(model, objective, reg, settings, backend=options.fused_backend)
+        body = _FusedTrainingStep(step, inputs, labels, options, streams)
+        optimiser = body.optimiser
+    else:
+        optimiser = _make_optimiser(model, options, device)
+        body = _TrainingStep(
+            model, objective, optimiser, inputs, labels, options, streams, after_backward
+        )
     checkpoint_path = Path(checkpoint_path) if checkpoint_path else None
     return _Run(model, options, describe, optimiser, streams, body, n_batches, log, checkpoint_path)
 

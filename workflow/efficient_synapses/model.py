@@ -164,21 +164,42 @@ class StochasticMLP(nn.Module):
         self.mu_w, self.phi_w = nn.ParameterList(), nn.ParameterList()
         self.mu_b, self.phi_b = nn.ParameterList(), nn.ParameterList()
         shapes = list(zip(self.layer_sizes[1:], self.layer_sizes[:-1], strict=True))
+        # Every network's μ (and φ) lie in one row of a (K, n_synapses) tensor, layer by
+        # layer, weights then thresholds: the layout of its noise vector ξ. The parameters
+        # are views of these rows, so the fused training step (``fused``) can run over a
+        # whole network as one row, and each layer stays an ordinary parameter.
+        n = self.n_synapses
+        self.flat_mu = torch.empty(k, n, dtype=dtype, device=device)
+        self.flat_phi = torch.full((k, n), phi0, dtype=dtype, device=device)
         # μ ~ U(-a, a) from each network's own seed, so that network k of a group
         # starts exactly where it would start if trained alone.
         inits = [self._uniform_init(seed, shapes, mu_init_range, dtype) for seed in self.seeds]
+        offset = 0
         for layer, (n_out, n_in) in enumerate(shapes):
-            mu_w = torch.stack([init[layer][0] for init in inits]).to(device)
-            mu_b = torch.stack([init[layer][1] for init in inits]).to(device)
+            views = []
+            for flat in (self.flat_mu, self.flat_phi):
+                w = flat[:, offset : offset + n_out * n_in].view(k, n_out, n_in)
+                b = flat[:, offset + n_out * n_in : offset + n_out * n_in + n_out]
+                views.append((w, b))
+            offset += n_out * n_in + n_out
+            (mu_w, mu_b), (phi_w, phi_b) = views
+            mu_w.copy_(torch.stack([init[layer][0] for init in inits]))
+            mu_b.copy_(torch.stack([init[layer][1] for init in inits]))
             self.mu_w.append(nn.Parameter(mu_w))
             self.mu_b.append(nn.Parameter(mu_b))
-            self.phi_w.append(
-                nn.Parameter(torch.full((k, n_out, n_in), phi0, dtype=dtype, device=device))
-            )
-            self.phi_b.append(
-                nn.Parameter(torch.full((k, n_out), phi0, dtype=dtype, device=device))
-            )
+            self.phi_w.append(nn.Parameter(phi_w))
+            self.phi_b.append(nn.Parameter(phi_b))
         self.phi_shared = nn.Parameter(torch.full((k,), phi0, dtype=dtype, device=device))
+
+    def flat_rows_intact(self) -> bool:
+        """Whether every parameter is still a view of ``flat_mu`` / ``flat_phi`` (moving
+        the model with ``.to()`` would replace them by copies)."""
+        n = self.n_synapses
+        for flat, tensors in ((self.flat_mu, self.mu_w), (self.flat_phi, self.phi_w)):
+            first = tensors[0]
+            if first.data_ptr() != flat.data_ptr() or flat.shape[1] != n:
+                return False
+        return True
 
     @staticmethod
     def _uniform_init(seed, shapes, a, dtype):
