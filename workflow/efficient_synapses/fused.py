@@ -304,6 +304,14 @@ class TorchKernels:
 # --- the passes as numba kernels -----------------------------------------------------------
 
 
+def set_threads(threads: int) -> None:
+    """The threads of numba's kernels, as for PyTorch's (a job's ``threads``)."""
+    if numba_available():
+        import numba
+
+        numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
+
+
 def numba_available() -> bool:
     """numba importable, and not switched off (``EFFICIENT_SYNAPSES_NO_NUMBA=1``)."""
     if os.environ.get("EFFICIENT_SYNAPSES_NO_NUMBA"):

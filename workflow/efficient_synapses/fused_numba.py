@@ -24,13 +24,12 @@ What makes them fast (each measured on a 2-core x86 machine, K = 30):
 from __future__ import annotations
 
 import math
-from functools import cache
 
 import numpy as np
 from llvmlite import ir
 from numba import get_thread_id, njit, prange
 from numba.core import types
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 
 from .fused import (
     HETEROGENEOUS,
@@ -47,6 +46,7 @@ from .fused import (
 MATH_FLAGS = {"nsz", "contract"}
 KERNEL_FLAGS = {"reassoc", "nsz", "contract"}
 _MATH = {"fastmath": MATH_FLAGS, "error_model": "numpy", "cache": True, "nogil": True}
+_OVERLOAD = {"jit_options": {"fastmath": MATH_FLAGS, "error_model": "numpy"}}
 _KERNEL = {"fastmath": KERNEL_FLAGS, "error_model": "numpy", "cache": True, "nogil": True}
 
 
@@ -159,21 +159,6 @@ def logf(x):
 
 
 @njit(**_MATH)
-def exp64(x):
-    return math.exp(x)
-
-
-@njit(**_MATH)
-def log64(x):
-    return math.log(x)
-
-
-@njit(**_MATH)
-def log1p64(x):
-    return math.log1p(x)
-
-
-@njit(**_MATH)
 def inverse_cbrtf(x):
     """x^(-1/3) for float32 x > 0: a first guess from the bits (the exponent divided by
     -3), then Newton's iteration y <- y (4 - x y³) / 3, which converges quadratically:
@@ -186,367 +171,468 @@ def inverse_cbrtf(x):
     return y
 
 
+# Constants of the kernels, in float64; ``_like`` gives each the dtype of the data.
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+INV_SQRT2 = 1.0 / math.sqrt(2.0)
+LOG_2_PI_E = math.log(2.0 * math.pi * math.e)
+BLOCK = 256  # summed in the data's dtype, then added in float64
+
+
+def _float_type(x):
+    """The float type of a scalar, or of an array's elements (numba typing)."""
+    return x.dtype if isinstance(x, types.Array) else x
+
+
+def _like(x, value):
+    """``value`` as a number of the float type of ``x`` (a scalar or an array): a float32
+    kernel stays in float32 (a float64 literal would move its loop to float64)."""
+
+
+@overload(_like, **_OVERLOAD)
+def _like_impl(x, value):
+    if _float_type(x) == types.float32:
+        return lambda x, value: np.float32(value)
+    return lambda x, value: np.float64(value)
+
+
+def _constants(x):
+    """(0, 1, ½) in the float type of ``x``."""
+
+
+@overload(_constants, **_OVERLOAD)
+def _constants_impl(x):
+    if _float_type(x) == types.float32:
+        return lambda x: (np.float32(0.0), np.float32(1.0), np.float32(0.5))
+    return lambda x: (np.float64(0.0), np.float64(1.0), np.float64(0.5))
+
+
+def _exponent_mask(x):
+    """The exponent bits of the float type of ``x``, as the integer of its width."""
+
+
+@overload(_exponent_mask, **_OVERLOAD)
+def _exponent_mask_impl(x):
+    if _float_type(x) == types.float32:
+        return lambda x: np.int32(0x7F800000)
+    return lambda x: np.int64(0x7FF0000000000000)
+
+
+def _exp(x):
+    """e^x: the polynomial ``expf`` in float32, libm in float64."""
+
+
+@overload(_exp, **_OVERLOAD)
+def _exp_impl(x):
+    if x == types.float32:
+        return lambda x: expf(x)
+    return lambda x: math.exp(x)
+
+
+def _log(x):
+    """ln x: the polynomial ``logf`` in float32, libm in float64."""
+
+
+@overload(_log, **_OVERLOAD)
+def _log_impl(x):
+    if x == types.float32:
+        return lambda x: logf(x)
+    return lambda x: math.log(x)
+
+
+def _log1p(x):
+    """ln(1 + x), 0 <= x <= 1: the polynomial ``log1pf`` in float32, libm in float64."""
+
+
+@overload(_log1p, **_OVERLOAD)
+def _log1p_impl(x):
+    if x == types.float32:
+        return lambda x: log1pf(x)
+    return lambda x: math.log1p(x)
+
+
+def _inverse_cbrt(x):
+    """x^(-1/3): bits and Newton (``inverse_cbrtf``) in float32, a power in float64."""
+
+
+@overload(_inverse_cbrt, **_OVERLOAD)
+def _inverse_cbrt_impl(x):
+    if x == types.float32:
+        return lambda x: inverse_cbrtf(x)
+    return lambda x: x ** (-1.0 / 3.0)
+
+
 @njit(**_MATH)
-def inverse_cbrt64(x):
-    return x ** (-1.0 / 3.0)
+def softplus_parts(phi):
+    """(σ = softplus(φ), sigmoid(φ)) from one exp: σ = max(φ, 0) + log1p(e^-|φ|)."""
+    zero, one, half = _constants(phi)
+    e = _exp(-abs(phi))
+    u = one + e
+    sigma = max(phi, zero) + _log1p(e)
+    sig = one / u if phi >= zero else e / u
+    return sigma, sig
 
 
-def _make(T, exp, log, log1p, exponent_mask, inverse_cbrt, has_cbrt):
-    """The kernels for dtype ``T`` with these exp, log and log1p (see the module docstring).
+@njit(**_MATH)
+def power_form(rho):
+    """Which closed form computes σ^-ρ: 1 (ρ = 1/2), 2 (ρ = 2), 3 (ρ = 2/3), 4 (ρ = 4/3),
+    else 0 (exp and log)."""
+    zero, one, half = _constants(rho)
+    if rho == _like(zero, 0.5):
+        return 1
+    if rho == _like(zero, 2.0):
+        return 2
+    if rho == _like(zero, 2.0 / 3.0):
+        return 3
+    if rho == _like(zero, 4.0 / 3.0):
+        return 4
+    return 0
 
-    The sampling pass stores, per synapse with its own σ, σ, sigmoid(φ) and one or two
-    auxiliary values (energy: σ^-ρ; variational: erf(z/√2) and e^(-z²/2), z = μ/σ), which
-    the update pass reads instead of computing them again: the elementary functions, not
-    the memory traffic, are what costs most.
-    """
-    zero, one, half = T(0.0), T(1.0), T(0.5)
-    sqrt_2_over_pi = T(math.sqrt(2.0 / math.pi))
-    inv_sqrt2 = T(1.0 / math.sqrt(2.0))
-    log_2pie = T(math.log(2.0 * math.pi * math.e))
-    block = 256  # summed in T, then added in float64
 
-    @njit(**_MATH)
-    def softplus_parts(phi):
-        """(σ = softplus(φ), sigmoid(φ)) from one exp: σ = max(φ, 0) + log1p(e^-|φ|)."""
-        e = exp(-abs(phi))
-        u = one + e
-        sigma = max(phi, zero) + log1p(e)
-        sig = one / u if phi >= zero else e / u
-        return sigma, sig
+@njit(**_KERNEL)
+def block_sum(v):
+    zero, one, half = _constants(v)
+    acc = zero
+    for i in range(v.shape[0]):
+        acc += v[i]
+    return acc
 
-    @njit(**_MATH)
-    def power_form(rho):
-        """Which closed form computes σ^-ρ: 1 (ρ = 1/2), 2 (ρ = 2), 3 (ρ = 2/3), 4 (ρ = 4/3)
-        where the dtype has a fast inverse cube root (float32), else 0 (exp and log)."""
-        if rho == T(0.5):
-            return 1
-        if rho == T(2.0):
-            return 2
-        if has_cbrt and rho == T(2.0 / 3.0):
-            return 3
-        if has_cbrt and rho == T(4.0 / 3.0):
-            return 4
-        return 0
 
-    @njit(**_KERNEL)
-    def block_sum(v):
-        acc = zero
-        for i in range(v.shape[0]):
-            acc += v[i]
-        return acc
+@njit(**_KERNEL)
+def block_sum_abs(v):
+    zero, one, half = _constants(v)
+    acc = zero
+    for i in range(v.shape[0]):
+        acc += abs(v[i])
+    return acc
 
-    @njit(**_KERNEL)
-    def block_sum_abs(v):
-        acc = zero
-        for i in range(v.shape[0]):
-            acc += abs(v[i])
-        return acc
 
-    @njit(**_KERNEL)
-    def block_sum_sq(v):
-        acc = zero
-        for i in range(v.shape[0]):
-            acc += v[i] * v[i]
-        return acc
+@njit(**_KERNEL)
+def block_sum_sq(v):
+    zero, one, half = _constants(v)
+    acc = zero
+    for i in range(v.shape[0]):
+        acc += v[i] * v[i]
+    return acc
 
-    @njit(**_KERNEL)
-    def block_dot(u, v):
-        acc = zero
-        for i in range(u.shape[0]):
-            acc += u[i] * v[i]
-        return acc
 
-    @njit(**_KERNEL)
-    def total(v, how):
-        """Σ v (how 0), Σ |v| (1) or Σ v² (2) of a slice, blockwise: T within a block,
-        float64 across blocks."""
-        out = 0.0
-        for lo in range(0, v.shape[0], block):
-            part = v[lo : lo + block]
-            if how == 0:
-                out += block_sum(part)
-            elif how == 1:
-                out += block_sum_abs(part)
-            else:
-                out += block_sum_sq(part)
-        return out
+@njit(**_KERNEL)
+def block_dot(u, v):
+    zero, one, half = _constants(u)
+    acc = zero
+    for i in range(u.shape[0]):
+        acc += u[i] * v[i]
+    return acc
 
-    @njit(**_KERNEL)
-    def total_dot(u, v):
-        out = 0.0
-        for lo in range(0, u.shape[0], block):
-            out += block_dot(u[lo : lo + block], v[lo : lo + block])
-        return out
 
-    @njit(**_MATH)
-    def power(s, form, r):
-        """σ^-ρ: without exp and log for the ρ of the paper (``power_form``); ``r`` = -ρ.
-        ``form`` is the same for a whole loop, which LLVM then compiles for that branch."""
-        if form == 1:  # ρ = 1/2
-            return one / math.sqrt(s)
-        if form == 2:  # ρ = 2
-            return one / (s * s)
-        if form == 3:  # ρ = 2/3
-            y = inverse_cbrt(s)
-            return y * y
-        if form == 4:  # ρ = 4/3
-            return inverse_cbrt(s) / s
-        return exp(r * log(s))
+@njit(**_KERNEL)
+def total(v, how):
+    """Σ v (how 0), Σ |v| (1) or Σ v² (2) of a slice, blockwise: T within a block,
+    float64 across blocks."""
+    zero, one, half = _constants(v)
+    out = 0.0
+    for lo in range(0, v.shape[0], BLOCK):
+        part = v[lo : lo + BLOCK]
+        if how == 0:
+            out += block_sum(part)
+        elif how == 1:
+            out += block_sum_abs(part)
+        else:
+            out += block_sum_sq(part)
+    return out
 
-    @njit(**_KERNEL)
-    def own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_row, s_row, rho, factor, form,
-                  hetero):  # fmt: skip
-        """One loop over a stretch of synapses with their own σ: A, B (see ``sample``),
-        σ^-ρ into ``pw_row`` (summed afterwards), and w = μ + σξ (heterogeneous) or σ into
-        ``s_row`` (the released code's homogeneous form)."""
-        r = -rho
-        for i in range(p_row.shape[0]):
-            s, sig = softplus_parts(p_row[i])
-            pw = power(s, form, r)
-            pw_row[i] = pw
-            b_row[i] = factor * pw / s * sig
-            if hetero:
-                a_row[i] = sig
-                w_row[i] = m_row[i] + s * x_row[i]
-            else:
-                a_row[i] = s * sig
-                s_row[i] = s
 
-    @njit(parallel=True, **_KERNEL)
-    def sample(mu, phi, noise, rows, offsets, kind, shared_sigma, rho, rc, prior_scale, w,
-               buf_a, buf_b, buf_c, buf_d, scratch, jobs, part_a, part_b, part_c):  # fmt: skip
-        """w = μ + σ ξ (SHARED_RMS: w later, by ``sample_rms``), what the update pass needs
-        stored (below), and per job Σ of the regulariser's per-synapse terms (energy: |μ|
-        and σ^-ρ of the own σ; variational: E_Q[-log P(w)] and C_VI = -½ ln(2πe σ²)) and
-        Σ σ² of the own σ (``part_c``, for σ_rms).
+@njit(**_KERNEL)
+def total_dot(u, v):
+    zero, one, half = _constants(u)
+    out = 0.0
+    for lo in range(0, u.shape[0], BLOCK):
+        out += block_dot(u[lo : lo + BLOCK], v[lo : lo + BLOCK])
+    return out
 
-        Stored, so that the update pass needs no elementary function: HETEROGENEOUS: A =
-        sigmoid(φ), B = (B/N) ρ c σ^(-ρ-1) sigmoid(φ), so that dL/dφ = dL/dw ξ A - B;
-        SHARED_RMS: A = σ sigmoid(φ), B as above, dL/dφ = (the network's factor) A - B;
-        variational: A = sigmoid(φ), B = σ, C = erf(z/√2), D = e^(-z²/2), z = μ/σ.
-        ``rc``: (B/N) ρ c per network; ``scratch``: (threads, 2, CHUNK) rows of our own."""
-        for j in prange(jobs.shape[0]):
-            t, k, lo, hi = jobs[j, 0], jobs[j, 1], jobs[j, 2], jobs[j, 3]
-            n = hi - lo
-            start = offsets[t] + lo
-            m_row = mu[k, start : start + n]
-            p_row = phi[k, start : start + n]
-            w_row = w[k, start : start + n]
-            a_row = buf_a[k, start : start + n]
-            b_row = buf_b[k, start : start + n]
-            x_row = noise[rows[k], start : start + n]
-            code = kind[k]
-            b = 0.0
-            c2 = 0.0
-            if code == SHARED:
-                s = shared_sigma[k]
-                for i in range(n):
-                    w_row[i] = m_row[i] + s * x_row[i]
-                a = total(m_row, 1)
-            elif code == HETEROGENEOUS or code == SHARED_RMS:
-                thread = get_thread_id()
-                s_tmp = scratch[thread, 0, :n]
-                pw_tmp = scratch[thread, 1, :n]
-                form = power_form(rho[k])
-                hetero = code == HETEROGENEOUS
-                # one loop per (form, setting), each compiled for its branch
-                if form == 1:
-                    own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_tmp, s_tmp,
-                              rho[k], rc[k], 1, hetero)  # fmt: skip
-                elif form == 2:
-                    own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_tmp, s_tmp,
-                              rho[k], rc[k], 2, hetero)  # fmt: skip
-                elif form == 3:
-                    own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_tmp, s_tmp,
-                              rho[k], rc[k], 3, hetero)  # fmt: skip
-                elif form == 4:
-                    own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_tmp, s_tmp,
-                              rho[k], rc[k], 4, hetero)  # fmt: skip
-                else:
-                    own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_tmp, s_tmp,
-                              rho[k], rc[k], 0, hetero)  # fmt: skip
-                if not hetero:
-                    c2 = total(s_tmp, 2)
-                a = total(m_row, 1)
-                b = total(pw_tmp, 0)
-            else:
-                bs = prior_scale
-                laplace = code == VARIATIONAL_LAPLACE
-                c_row = buf_c[k, start : start + n]
-                d_row = buf_d[k, start : start + n]
-                for i in range(n):
-                    s, sig = softplus_parts(p_row[i])
-                    a_row[i] = sig
-                    b_row[i] = s
-                    w_row[i] = m_row[i] + s * x_row[i]
-                    z = m_row[i] / s
-                    c_row[i] = T(math.erf(z * inv_sqrt2))
-                    d_row[i] = exp(-half * z * z)
-                const = (
-                    T(math.log(2.0)) + log(bs)
-                    if laplace
-                    else half * (T(math.log(2.0 * math.pi)) + log(bs * bs))
-                )
-                a = 0.0
-                for i in range(n):
-                    s = b_row[i]
-                    mu_i = m_row[i]
-                    if laplace:
-                        a += const + (s * sqrt_2_over_pi * d_row[i] + mu_i * c_row[i]) / bs
-                    else:
-                        a += const + (mu_i * mu_i + s * s) / (T(2.0) * bs * bs)
-                    b += -half * (log(s * s) + log_2pie)
-            part_a[j] = a
-            part_b[j] = b
-            part_c[j] = c2
 
-    @njit(parallel=True, **_KERNEL)
-    def sample_rms(mu, noise, rows, offsets, kind, shared_sigma, w, jobs):
-        """w = μ + σ_rms ξ of the released code's homogeneous networks."""
-        for j in prange(jobs.shape[0]):
-            t, k, lo, hi = jobs[j, 0], jobs[j, 1], jobs[j, 2], jobs[j, 3]
-            n = hi - lo
-            start = offsets[t] + lo
-            if kind[k] != SHARED_RMS:
-                continue
-            m_row = mu[k, start : start + n]
-            w_row = w[k, start : start + n]
-            x_row = noise[rows[k], start : start + n]
+@njit(**_MATH)
+def power(s, form, r):
+    """σ^-ρ: without exp and log for the ρ of the paper (``power_form``); ``r`` = -ρ.
+    ``form`` is the same for a whole loop, which LLVM then compiles for that branch."""
+    zero, one, half = _constants(s)
+    if form == 1:  # ρ = 1/2
+        return one / math.sqrt(s)
+    if form == 2:  # ρ = 2
+        return one / (s * s)
+    if form == 3:  # ρ = 2/3
+        y = _inverse_cbrt(s)
+        return y * y
+    if form == 4:  # ρ = 4/3
+        return _inverse_cbrt(s) / s
+    return _exp(r * _log(s))
+
+
+@njit(**_KERNEL)
+def own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_row, s_row, rho, factor, form,
+              hetero):  # fmt: skip
+    """One loop over a stretch of synapses with their own σ: A, B (see ``sample``),
+    σ^-ρ into ``pw_row`` (summed afterwards), and w = μ + σξ (heterogeneous) or σ into
+    ``s_row`` (the released code's homogeneous form)."""
+    r = -rho
+    for i in range(p_row.shape[0]):
+        s, sig = softplus_parts(p_row[i])
+        pw = power(s, form, r)
+        pw_row[i] = pw
+        b_row[i] = factor * pw / s * sig
+        if hetero:
+            a_row[i] = sig
+            w_row[i] = m_row[i] + s * x_row[i]
+        else:
+            a_row[i] = s * sig
+            s_row[i] = s
+
+
+@njit(parallel=True, **_KERNEL)
+def sample(mu, phi, noise, rows, offsets, kind, shared_sigma, rho, rc, prior_scale, w,
+           buf_a, buf_b, buf_c, buf_d, scratch, jobs, part_a, part_b, part_c):  # fmt: skip
+    """w = μ + σ ξ (SHARED_RMS: w later, by ``sample_rms``), what the update pass needs
+    stored (below), and per job Σ of the regulariser's per-synapse terms (energy: |μ|
+    and σ^-ρ of the own σ; variational: E_Q[-log P(w)] and C_VI = -½ ln(2πe σ²)) and
+    Σ σ² of the own σ (``part_c``, for σ_rms).
+
+    Stored, so that the update pass needs no elementary function: HETEROGENEOUS: A =
+    sigmoid(φ), B = (B/N) ρ c σ^(-ρ-1) sigmoid(φ), so that dL/dφ = dL/dw ξ A - B;
+    SHARED_RMS: A = σ sigmoid(φ), B as above, dL/dφ = (the network's factor) A - B;
+    variational: A = sigmoid(φ), B = σ, C = erf(z/√2), D = e^(-z²/2), z = μ/σ.
+    ``rc``: (B/N) ρ c per network; ``scratch``: (threads, 2, CHUNK) rows of our own."""
+    zero, one, half = _constants(mu)
+    for j in prange(jobs.shape[0]):
+        t, k, lo, hi = jobs[j, 0], jobs[j, 1], jobs[j, 2], jobs[j, 3]
+        n = hi - lo
+        start = offsets[t] + lo
+        m_row = mu[k, start : start + n]
+        p_row = phi[k, start : start + n]
+        w_row = w[k, start : start + n]
+        a_row = buf_a[k, start : start + n]
+        b_row = buf_b[k, start : start + n]
+        x_row = noise[rows[k], start : start + n]
+        code = kind[k]
+        b = 0.0
+        c2 = 0.0
+        if code == SHARED:
             s = shared_sigma[k]
-            for i in range(m_row.shape[0]):
+            for i in range(n):
                 w_row[i] = m_row[i] + s * x_row[i]
-
-    @njit(parallel=True, **_KERNEL)
-    def check(grads, noise, rows, offsets, need_gx, jobs, finite, gx):
-        """Per job: every gradient finite; Σ dL/dw ξ where ``need_gx`` (homogeneous)."""
-        for j in prange(jobs.shape[0]):
-            t, k, lo, hi = jobs[j, 0], jobs[j, 1], jobs[j, 2], jobs[j, 3]
-            n = hi - lo
-            start = offsets[t] + lo
-            g_row = grads[t][k, lo:hi]
-            # the exponent bits all set: an infinity or a NaN; the largest masked value, so
-            # an integer maximum tells (vectorised)
-            largest = exponent_mask - exponent_mask
-            for i in range(g_row.shape[0]):
-                largest = max(largest, _float_bits(g_row[i]) & exponent_mask)
-            finite[j] = largest != exponent_mask
-            if need_gx[k]:
-                gx[j] = total_dot(g_row, noise[rows[k], start : start + n])
-
-    @njit(**_MATH)
-    def adam_step(p, g, m, v, beta1, beta2, c1, c2, eps, step, inv_bc2):
-        """One element of torch.optim.Adam: (new parameter, new m, new v)."""
-        m = beta1 * m + c1 * g
-        v = beta2 * v + c2 * g * g
-        return p - step * m / (math.sqrt(v) * inv_bc2 + eps), m, v
-
-    @njit(parallel=True, **_KERNEL)
-    def update(mu, phi, grads, m_mu, v_mu, m_phi, v_phi, noise, rows, offsets, kind, alive,
-               coef, lam_w, prior_scale, weight, beta1, beta2, eps, step_mean, step_noise,
-               inv_bc2, buf_a, buf_b, buf_c, buf_d, jobs):  # fmt: skip
-        """dL/dμ, dL/dφ by formula from what ``sample`` stored, and Adam on μ and φ
-        (torch.optim.Adam's arithmetic), in one loop per stretch; a network not ``alive``
-        keeps μ and φ, its first moments are set to 0 and its second moments decay, as a
-        zero gradient would leave them. ``lam_w``: (B/N) λ."""
-        c1 = one - beta1
-        c2 = one - beta2
-        for j in prange(jobs.shape[0]):
-            t, k, lo, hi = jobs[j, 0], jobs[j, 1], jobs[j, 2], jobs[j, 3]
-            n = hi - lo
-            start = offsets[t] + lo
-            m_row = mu[k, start : start + n]
-            p_row = phi[k, start : start + n]
-            mm_row = m_mu[k, start : start + n]
-            vm_row = v_mu[k, start : start + n]
-            mp_row = m_phi[k, start : start + n]
-            vp_row = v_phi[k, start : start + n]
-            code = kind[k]
-            if not alive[k]:
-                for i in range(n):
-                    mm_row[i] = zero
-                    vm_row[i] = beta2 * vm_row[i]
-                if code != SHARED:
-                    for i in range(n):
-                        mp_row[i] = zero
-                        vp_row[i] = beta2 * vp_row[i]
-                continue
-            g_row = grads[t][k, lo:hi]
-            a_row = buf_a[k, start : start + n]
-            b_row = buf_b[k, start : start + n]
-            x_row = noise[rows[k], start : start + n]
-            if code == SHARED:  # its φ_i are unused: no gradient, no update
-                for i in range(n):
-                    mu_i = m_row[i]
-                    sgn = one if mu_i > zero else (-one if mu_i < zero else zero)
-                    m_row[i], mm_row[i], vm_row[i] = adam_step(
-                        mu_i, g_row[i] + lam_w * sgn, mm_row[i], vm_row[i], beta1, beta2, c1,
-                        c2, eps, step_mean, inv_bc2,
-                    )  # fmt: skip
-            elif code == HETEROGENEOUS:
-                for i in range(n):
-                    mu_i = m_row[i]
-                    g = g_row[i]
-                    sgn = one if mu_i > zero else (-one if mu_i < zero else zero)
-                    m_row[i], mm_row[i], vm_row[i] = adam_step(
-                        mu_i, g + lam_w * sgn, mm_row[i], vm_row[i], beta1, beta2, c1, c2,
-                        eps, step_mean, inv_bc2,
-                    )  # fmt: skip
-                    p_row[i], mp_row[i], vp_row[i] = adam_step(
-                        p_row[i], g * x_row[i] * a_row[i] - b_row[i], mp_row[i], vp_row[i],
-                        beta1, beta2, c1, c2, eps, step_noise, inv_bc2,
-                    )  # fmt: skip
-            elif code == SHARED_RMS:  # through σ_rms, and each σ_i's own cost
-                own = coef[k]
-                for i in range(n):
-                    mu_i = m_row[i]
-                    sgn = one if mu_i > zero else (-one if mu_i < zero else zero)
-                    m_row[i], mm_row[i], vm_row[i] = adam_step(
-                        mu_i, g_row[i] + lam_w * sgn, mm_row[i], vm_row[i], beta1, beta2, c1,
-                        c2, eps, step_mean, inv_bc2,
-                    )  # fmt: skip
-                    p_row[i], mp_row[i], vp_row[i] = adam_step(
-                        p_row[i], own * a_row[i] - b_row[i], mp_row[i], vp_row[i], beta1,
-                        beta2, c1, c2, eps, step_noise, inv_bc2,
-                    )  # fmt: skip
+            a = total(m_row, 1)
+        elif code == HETEROGENEOUS or code == SHARED_RMS:
+            thread = get_thread_id()
+            s_tmp = scratch[thread, 0, :n]
+            pw_tmp = scratch[thread, 1, :n]
+            form = power_form(rho[k])
+            hetero = code == HETEROGENEOUS
+            # one loop per (form, setting), each compiled for its branch
+            if form == 1:
+                own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_tmp, s_tmp,
+                          rho[k], rc[k], 1, hetero)  # fmt: skip
+            elif form == 2:
+                own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_tmp, s_tmp,
+                          rho[k], rc[k], 2, hetero)  # fmt: skip
+            elif form == 3:
+                own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_tmp, s_tmp,
+                          rho[k], rc[k], 3, hetero)  # fmt: skip
+            elif form == 4:
+                own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_tmp, s_tmp,
+                          rho[k], rc[k], 4, hetero)  # fmt: skip
             else:
-                bs = prior_scale
-                laplace = code == VARIATIONAL_LAPLACE
-                c_row = buf_c[k, start : start + n]
-                d_row = buf_d[k, start : start + n]
+                own_terms(p_row, m_row, x_row, w_row, a_row, b_row, pw_tmp, s_tmp,
+                          rho[k], rc[k], 0, hetero)  # fmt: skip
+            if not hetero:
+                c2 = total(s_tmp, 2)
+            a = total(m_row, 1)
+            b = total(pw_tmp, 0)
+        else:
+            bs = prior_scale
+            laplace = code == VARIATIONAL_LAPLACE
+            c_row = buf_c[k, start : start + n]
+            d_row = buf_d[k, start : start + n]
+            for i in range(n):
+                s, sig = softplus_parts(p_row[i])
+                a_row[i] = sig
+                b_row[i] = s
+                w_row[i] = m_row[i] + s * x_row[i]
+                z = m_row[i] / s
+                c_row[i] = _like(zero, math.erf(z * _like(zero, INV_SQRT2)))
+                d_row[i] = _exp(-half * z * z)
+            const = (
+                _like(zero, math.log(2.0)) + _log(bs)
+                if laplace
+                else half * (_like(zero, math.log(2.0 * math.pi)) + _log(bs * bs))
+            )
+            a = 0.0
+            for i in range(n):
+                s = b_row[i]
+                mu_i = m_row[i]
+                if laplace:
+                    a += const + (s * _like(zero, SQRT_2_OVER_PI) * d_row[i] + mu_i * c_row[i]) / bs
+                else:
+                    a += const + (mu_i * mu_i + s * s) / (_like(zero, 2.0) * bs * bs)
+                b += -half * (_log(s * s) + _like(zero, LOG_2_PI_E))
+        part_a[j] = a
+        part_b[j] = b
+        part_c[j] = c2
+
+
+@njit(parallel=True, **_KERNEL)
+def sample_rms(mu, noise, rows, offsets, kind, shared_sigma, w, jobs):
+    """w = μ + σ_rms ξ of the released code's homogeneous networks."""
+    zero, one, half = _constants(mu)
+    for j in prange(jobs.shape[0]):
+        t, k, lo, hi = jobs[j, 0], jobs[j, 1], jobs[j, 2], jobs[j, 3]
+        n = hi - lo
+        start = offsets[t] + lo
+        if kind[k] != SHARED_RMS:
+            continue
+        m_row = mu[k, start : start + n]
+        w_row = w[k, start : start + n]
+        x_row = noise[rows[k], start : start + n]
+        s = shared_sigma[k]
+        for i in range(m_row.shape[0]):
+            w_row[i] = m_row[i] + s * x_row[i]
+
+
+@njit(parallel=True, **_KERNEL)
+def check(grads, noise, rows, offsets, need_gx, jobs, finite, gx):
+    """Per job: every gradient finite; Σ dL/dw ξ where ``need_gx`` (homogeneous)."""
+    zero, one, half = _constants(noise)
+    for j in prange(jobs.shape[0]):
+        t, k, lo, hi = jobs[j, 0], jobs[j, 1], jobs[j, 2], jobs[j, 3]
+        n = hi - lo
+        start = offsets[t] + lo
+        g_row = grads[t][k, lo:hi]
+        # the exponent bits all set: an infinity or a NaN; the largest masked value, so
+        # an integer maximum tells (vectorised)
+        mask = _exponent_mask(g_row)
+        largest = mask - mask
+        for i in range(g_row.shape[0]):
+            largest = max(largest, _float_bits(g_row[i]) & mask)
+        finite[j] = largest != mask
+        if need_gx[k]:
+            gx[j] = total_dot(g_row, noise[rows[k], start : start + n])
+
+
+@njit(**_MATH)
+def adam_step(p, g, m, v, beta1, beta2, c1, c2, eps, step, inv_bc2):
+    """One element of torch.optim.Adam: (new parameter, new m, new v)."""
+    zero, one, half = _constants(p)
+    m = beta1 * m + c1 * g
+    v = beta2 * v + c2 * g * g
+    return p - step * m / (math.sqrt(v) * inv_bc2 + eps), m, v
+
+
+@njit(parallel=True, **_KERNEL)
+def update(mu, phi, grads, m_mu, v_mu, m_phi, v_phi, noise, rows, offsets, kind, alive,
+           coef, lam_w, prior_scale, weight, beta1, beta2, eps, step_mean, step_noise,
+           inv_bc2, buf_a, buf_b, buf_c, buf_d, jobs):  # fmt: skip
+    """dL/dμ, dL/dφ by formula from what ``sample`` stored, and Adam on μ and φ
+    (torch.optim.Adam's arithmetic), in one loop per stretch; a network not ``alive``
+    keeps μ and φ, its first moments are set to 0 and its second moments decay, as a
+    zero gradient would leave them. ``lam_w``: (B/N) λ."""
+    zero, one, half = _constants(mu)
+    c1 = one - beta1
+    c2 = one - beta2
+    for j in prange(jobs.shape[0]):
+        t, k, lo, hi = jobs[j, 0], jobs[j, 1], jobs[j, 2], jobs[j, 3]
+        n = hi - lo
+        start = offsets[t] + lo
+        m_row = mu[k, start : start + n]
+        p_row = phi[k, start : start + n]
+        mm_row = m_mu[k, start : start + n]
+        vm_row = v_mu[k, start : start + n]
+        mp_row = m_phi[k, start : start + n]
+        vp_row = v_phi[k, start : start + n]
+        code = kind[k]
+        if not alive[k]:
+            for i in range(n):
+                mm_row[i] = zero
+                vm_row[i] = beta2 * vm_row[i]
+            if code != SHARED:
                 for i in range(n):
-                    mu_i = m_row[i]
-                    s = b_row[i]
-                    g = g_row[i]
-                    d_mu = c_row[i] / bs if laplace else mu_i / (bs * bs)
-                    d_s = sqrt_2_over_pi * d_row[i] / bs if laplace else s / (bs * bs)
-                    m_row[i], mm_row[i], vm_row[i] = adam_step(
-                        mu_i, g + weight * d_mu, mm_row[i], vm_row[i], beta1, beta2, c1, c2,
-                        eps, step_mean, inv_bc2,
-                    )  # fmt: skip
-                    g_phi = (g * x_row[i] + weight * (d_s - one / s)) * a_row[i]
-                    p_row[i], mp_row[i], vp_row[i] = adam_step(
-                        p_row[i], g_phi, mp_row[i], vp_row[i], beta1, beta2, c1, c2, eps,
-                        step_noise, inv_bc2,
-                    )  # fmt: skip
+                    mp_row[i] = zero
+                    vp_row[i] = beta2 * vp_row[i]
+            continue
+        g_row = grads[t][k, lo:hi]
+        a_row = buf_a[k, start : start + n]
+        b_row = buf_b[k, start : start + n]
+        x_row = noise[rows[k], start : start + n]
+        if code == SHARED:  # its φ_i are unused: no gradient, no update
+            for i in range(n):
+                mu_i = m_row[i]
+                sgn = one if mu_i > zero else (-one if mu_i < zero else zero)
+                m_row[i], mm_row[i], vm_row[i] = adam_step(
+                    mu_i, g_row[i] + lam_w * sgn, mm_row[i], vm_row[i], beta1, beta2, c1,
+                    c2, eps, step_mean, inv_bc2,
+                )  # fmt: skip
+        elif code == HETEROGENEOUS:
+            for i in range(n):
+                mu_i = m_row[i]
+                g = g_row[i]
+                sgn = one if mu_i > zero else (-one if mu_i < zero else zero)
+                m_row[i], mm_row[i], vm_row[i] = adam_step(
+                    mu_i, g + lam_w * sgn, mm_row[i], vm_row[i], beta1, beta2, c1, c2,
+                    eps, step_mean, inv_bc2,
+                )  # fmt: skip
+                p_row[i], mp_row[i], vp_row[i] = adam_step(
+                    p_row[i], g * x_row[i] * a_row[i] - b_row[i], mp_row[i], vp_row[i],
+                    beta1, beta2, c1, c2, eps, step_noise, inv_bc2,
+                )  # fmt: skip
+        elif code == SHARED_RMS:  # through σ_rms, and each σ_i's own cost
+            own = coef[k]
+            for i in range(n):
+                mu_i = m_row[i]
+                sgn = one if mu_i > zero else (-one if mu_i < zero else zero)
+                m_row[i], mm_row[i], vm_row[i] = adam_step(
+                    mu_i, g_row[i] + lam_w * sgn, mm_row[i], vm_row[i], beta1, beta2, c1,
+                    c2, eps, step_mean, inv_bc2,
+                )  # fmt: skip
+                p_row[i], mp_row[i], vp_row[i] = adam_step(
+                    p_row[i], own * a_row[i] - b_row[i], mp_row[i], vp_row[i], beta1,
+                    beta2, c1, c2, eps, step_noise, inv_bc2,
+                )  # fmt: skip
+        else:
+            bs = prior_scale
+            laplace = code == VARIATIONAL_LAPLACE
+            c_row = buf_c[k, start : start + n]
+            d_row = buf_d[k, start : start + n]
+            for i in range(n):
+                mu_i = m_row[i]
+                s = b_row[i]
+                g = g_row[i]
+                d_mu = c_row[i] / bs if laplace else mu_i / (bs * bs)
+                d_s = _like(zero, SQRT_2_OVER_PI) * d_row[i] / bs if laplace else s / (bs * bs)
+                m_row[i], mm_row[i], vm_row[i] = adam_step(
+                    mu_i, g + weight * d_mu, mm_row[i], vm_row[i], beta1, beta2, c1, c2,
+                    eps, step_mean, inv_bc2,
+                )  # fmt: skip
+                g_phi = (g * x_row[i] + weight * (d_s - one / s)) * a_row[i]
+                p_row[i], mp_row[i], vp_row[i] = adam_step(
+                    p_row[i], g_phi, mp_row[i], vp_row[i], beta1, beta2, c1, c2, eps,
+                    step_noise, inv_bc2,
+                )  # fmt: skip
 
-    class Kernels:
-        pass
 
-    kernels = Kernels()
-    kernels.sample = sample
-    kernels.sample_rms = sample_rms
-    kernels.check = check
-    kernels.update = update
-    return kernels
+class _Kernels:
+    """The kernels (module functions; numba compiles them per dtype)."""
+
+    sample = None
+    sample_rms = None
+    check = None
+    update = None
 
 
-@cache
 def kernels(dtype):
     """The kernels for ``np.float32`` (polynomial exp and log) or ``np.float64`` (libm)."""
-    if dtype is np.float32:
-        return _make(np.float32, expf, logf, log1pf, np.int32(0x7F800000), inverse_cbrtf, True)
-    if dtype is np.float64:
-        return _make(
-            np.float64, exp64, log64, log1p64, np.int64(0x7FF0000000000000), inverse_cbrt64, False
-        )
-    raise TypeError(f"the fused step supports float32 and float64, not {dtype}")
+    if dtype not in (np.float32, np.float64):
+        raise TypeError(f"the fused step supports float32 and float64, not {dtype}")
+    return _KERNELS
+
+
+_KERNELS = _Kernels()
+_KERNELS.sample = sample
+_KERNELS.sample_rms = sample_rms
+_KERNELS.check = check
+_KERNELS.update = update

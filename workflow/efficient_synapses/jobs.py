@@ -37,6 +37,7 @@ from .costs import reliability_cost_at_s
 from .data import Dataset, load_mnist
 from .drift import drift_metrics, unit_activity_record
 from .engine import TrainHistory, TrainOptions, evaluate, history_to_json, noise_generators, train
+from .fused import set_threads
 from .model import StochasticMLP
 from .objectives import EnergyEfficientObjective, VariationalObjective
 
@@ -272,6 +273,7 @@ def prepare_fit(training: dict, mnist_dir, out_dirs, threads: int | None) -> Fit
     training = resolve_training(training)
     if threads:
         torch.set_num_threads(int(threads))
+        set_threads(int(threads))  # numba's kernels of the fused step
     out_dirs = [Path(d) for d in out_dirs]
     for d in out_dirs:
         d.mkdir(parents=True, exist_ok=True)
