@@ -313,8 +313,7 @@ def test_a_run_too_short_to_capture_says_so():
 
 
 def test_a_cuda_device_this_machine_lacks_is_named_in_the_error(monkeypatch):
-    from efficient_synapses.engine import check_cuda_device
-    from efficient_synapses.jobs import resolve_device
+    from efficient_synapses.engine import check_cuda_device, resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
@@ -914,10 +913,14 @@ def test_gpu_check_cut_mid_benchmark_keeps_the_finished_rows_and_names_the_rest(
         "PYTHON": sys.executable,
         "GPU_CHECK_TESTS": "0",
         "GPU_CHECK_BENCH_SECONDS": "25",
-        # the K=4 row would take minutes: the limit falls inside it
+        # the K=64 row (two epochs of 3,000 steps) would take minutes: the limit falls
+        # inside it
         "GPU_CHECK_BENCH_ARGS": "--paper-steps 5 --single-steps 10 --group-steps 1000000 "
-        "--groups 4 --no-shared-rows --no-plain-rows --threads 1",
+        "--groups 64 --no-shared-rows --no-plain-rows --threads 1",
         "OMP_NUM_THREADS": "1",
+        # on the CPU even where the suite runs on a GPU machine: there the benchmark would
+        # add graph rows and the cut would land elsewhere
+        "CUDA_VISIBLE_DEVICES": "",
     }
     # relative paths, run from another directory: resolved before the script's cd
     done = subprocess.run(
@@ -942,5 +945,74 @@ def test_gpu_check_cut_mid_benchmark_keeps_the_finished_rows_and_names_the_rest(
     assert "ours, eager, K=1:" in (out / "benchmark.log").read_text()  # unbuffered
     summary = (out / "summary.md").read_text()
     assert "Benchmark cut by its time limit" in summary
-    assert "2 of 3 rows measured; not measured: ours, eager, K=4" in summary
+    assert "2 of 3 rows measured; not measured: ours, eager, K=64" in summary
     assert "| ours, eager, K=1 |" in summary
+
+
+# --- the GPU harness: what would spoil the first run on a GPU -----------------------------
+
+
+BLOCK_NUMPY = """
+import importlib.abc, runpy, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in ("numpy", "pandas", "scipy", "numba", "yaml", "matplotlib"):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+sys.meta_path.insert(0, Block())
+sys.argv = [sys.argv[1], "--help"]
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+@pytest.mark.parametrize("script", ["train_speed.py", "paper_sweep.py"])
+def test_the_gpu_scripts_start_on_a_machine_with_pytorch_alone(project_root, script):
+    """A lent GPU machine may have PyTorch and nothing else: numpy (and every other
+    package but torch) hidden, both benchmark scripts still import and start."""
+    import subprocess
+    import sys
+
+    path = project_root / "workflow" / "benchmarks" / script
+    done = subprocess.run(
+        [sys.executable, "-c", BLOCK_NUMPY, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "usage:" in done.stdout
+
+
+def test_a_benchmark_of_more_steps_than_the_data_hold_divides_by_the_steps_it_ran():
+    """The engine row trains two epochs of at most the training set: asked for 50 steps
+    of 100 images (5 steps), it times 5 steps and divides by 5, not by 50."""
+    from efficient_synapses.benchmark import engine_ms_per_step
+
+    gen = torch.Generator().manual_seed(0)
+    data = Dataset(torch.rand(100, 784, generator=gen), torch.randint(0, 10, (100,), generator=gen))
+    ms, path, _, _, timed = engine_ms_per_step(data, torch.device("cpu"), 2, steps=50)
+    assert timed == 5 and path == "eager"
+    ms_full, _, _, _, timed_full = engine_ms_per_step(data, torch.device("cpu"), 2, steps=5)
+    assert timed_full == 5
+    assert 0.2 < ms / ms_full < 5  # the same step, timed the same way
+
+
+def test_a_torchvision_built_for_another_torch_falls_back_to_the_emulated_dataset(
+    monkeypatch, tmp_path
+):
+    """torchvision that fails with RuntimeError at import (built for another torch:
+    'operator torchvision::nms does not exist') gives the per-item emulation, named."""
+    import builtins
+
+    from efficient_synapses import benchmark
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name.startswith("torchvision"):
+            raise RuntimeError("operator torchvision::nms does not exist")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", broken)
+    monkeypatch.setattr(benchmark, "_PerItemMNIST", lambda raw_dir: ["emulated", raw_dir])
+    dataset, note = benchmark._paper_dataset(tmp_path, tmp_path)
+    assert dataset[0] == "emulated" and "torchvision unusable" in note

@@ -236,6 +236,55 @@ def test_a_nan_in_one_network_freezes_it_inside_the_graph():
     assert all(torch.isfinite(p[1]).all() for p in model.parameters())
 
 
+class NaNLossAtStep:
+    """The performance cost made NaN for network 1 at call 17: the fused step's path (its
+    objective stays one it knows)."""
+
+    def __init__(self, objective):
+        self.loss, self.calls = objective.loss, 0
+        objective.loss = self
+        self.objective = objective
+
+    def __call__(self, logits, labels):
+        self.calls += 1
+        value = self.loss(logits, labels)
+        if self.calls == 17:
+            bad = torch.arange(value.shape[0], device=value.device) == 1
+            value = value * torch.where(bad, float("nan"), 1.0).to(value.dtype)
+        return value
+
+
+def test_a_nan_in_one_network_freezes_it_inside_the_graph_of_the_fused_step():
+    names = ("a", "b", "c")
+    reference, _, _ = run(names, epochs=3)
+    model, history, _ = run(
+        names,
+        epochs=3,
+        objective_wrapper=lambda objective: NaNLossAtStep(objective).objective,
+        on_non_finite="isolate",
+    )
+    assert history.step_path == "cuda_graph", history.step_path_reason
+    assert history.diverged_step == [None, 17, None]
+    for k in (0, 2):
+        for p, r in zip(model.parameters(), reference.parameters(), strict=True):
+            assert torch.allclose(p[k], r[k], atol=1e-6, rtol=0)
+    assert all(torch.isfinite(p[1]).all() for p in model.parameters())
+
+
+def test_the_fused_step_in_a_graph_equals_autograd_on_cuda_and_the_cpu():
+    """float64: the step by formula replayed from a CUDA graph, the autograd step on CUDA
+    and the step by formula on the CPU (numba where installed) land together."""
+    names = ("a", "b", "c")
+    fused, f_history, _ = run(names, dtype=torch.float64)
+    autograd, a_history, _ = run(names, dtype=torch.float64, step="autograd")
+    assert f_history.step_path == a_history.step_path == "cuda_graph"
+    assert torch.allclose(flat(fused), flat(autograd), atol=1e-9, rtol=0)
+    model, objective = build(names, torch.float64, device=torch.device("cpu"))
+    options = TrainOptions(2, 10, 1e-2)
+    train(model, objective, toy_data(dtype=torch.float64), options, log=quiet)
+    assert torch.allclose(flat(fused).cpu(), flat(model), atol=1e-9, rtol=0)
+
+
 def test_the_statistics_hook_runs_on_cuda_as_on_the_cpu():
     try:
         from efficient_synapses.curvature import extract_statistics
@@ -264,7 +313,7 @@ def test_the_variational_objective_trains_in_a_graph():
 
 
 def test_a_missing_gpu_is_named():
-    from efficient_synapses.jobs import resolve_device
+    from efficient_synapses.engine import resolve_device
 
     count = torch.cuda.device_count()
     try:
@@ -278,7 +327,7 @@ def test_a_missing_gpu_is_named():
 def test_a_gpu_other_than_the_first_trains_there():
     """cuda:N with N > 0: seeding, streams and capture must act on GPU N, not on the
     current device 0. A one-GPU machine cannot show it: skipped there, never passed."""
-    from efficient_synapses.jobs import resolve_device
+    from efficient_synapses.engine import resolve_device
 
     count = torch.cuda.device_count()
     if count < 2:

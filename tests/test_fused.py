@@ -178,7 +178,7 @@ def test_sigma_to_the_minus_rho_in_closed_form_and_by_exp_log(rho):
     phi = np.log(np.expm1(sigma.astype(np.float64))).astype(np.float32)  # softplus⁻¹
     noise = np.zeros((1, n), np.float32)
     buf = [np.zeros_like(sigma) for _ in range(3)]
-    jobs = fused._jobs([n], k)
+    jobs = fn._jobs([n], k)
     part = [np.zeros(len(jobs)) for _ in range(3)]
     scratch = np.zeros((64, 2, fused.CHUNK), np.float32)
     kernels.sample(

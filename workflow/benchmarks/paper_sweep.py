@@ -3,12 +3,13 @@
     PYTHONPATH=workflow python workflow/benchmarks/paper_sweep.py --mnist DIR --out sweep.csv \
         --budget-s 360 [--benchmark benchmark.csv] [--epochs 50] [--train-subset N]
 
-Paper settings (Methods; the defaults of config.yaml): 784-100-100-10, 50 epochs on all
-60,000 images, batch 20, Adam 5e-4, λ = 1e-4, σ initialised at 1e-4, float32; ρ in
-{1/2, 2/3, 4/3, 2}, c = 10^k for k = -3, -2.75, ..., 4.25, both noise settings: 240
-networks per seed. If the benchmark CSV (``train_speed.py`` on the same device) says
-that 240 networks do not fit the budget, the largest evenly thinned subset of c values
-that fits is trained instead; an epoch that would end past the budget is not started.
+Paper settings as published (the defaults of config.yaml, variant as_published):
+784-100-100-10, 50 epochs on all 60,000 images, batch 20, Adam 1e-4, λ = 1e-4, σ
+initialised at 1e-4, float32; ρ in {1/2, 2/3, 4/3, 2}, c = 10^k for k = -4, -3.75, ...,
+3.25 (the published grid), both noise settings: 240 networks per seed. If the benchmark
+CSV (``train_speed.py`` on the same device) says that 240 networks do not fit the budget,
+the largest evenly thinned subset of c values that fits is trained instead; an epoch that
+would end past the budget is not started.
 
 Writes one CSV, one row per network and epoch: train loss and accuracy, RMS σ, the
 sampled test accuracy (every ``--test-every`` epochs and after the last), divergence,
@@ -35,21 +36,21 @@ from efficient_synapses.engine import (  # noqa: E402
     TrainOptions,
     evaluate,
     noise_generators,
+    resolve_device,  # noqa: E402
     train,
 )
-from efficient_synapses.jobs import resolve_device  # noqa: E402
 from efficient_synapses.model import StochasticMLP  # noqa: E402
 from efficient_synapses.objectives import EnergyEfficientObjective  # noqa: E402
 
 # The paper's settings as config.yaml holds them (checked against it when PyYAML is there).
 RHOS = {"1/2": 0.5, "2/3": 2 / 3, "4/3": 4 / 3, "2": 2.0}
-LOG10_C = [-3.0 + 0.25 * i for i in range(30)]
+LOG10_C = [-4.0 + 0.25 * i for i in range(30)]
 NOISE = ["heterogeneous", "homogeneous"]
 PAPER = {
     "layer_sizes": [784, 100, 100, 10],
     "epochs": 50,
     "batch_size": 20,
-    "learning_rate": 5e-4,
+    "learning_rate": 1e-4,
     "magnitude_lambda": 1e-4,
     "mu_init_range": 0.1,
     "sigma_init": 1e-4,
@@ -58,31 +59,40 @@ STEPS_PER_EPOCH = 3000
 
 
 def check_against_config(config_path: Path) -> None:
-    """Stop if config.yaml's sweep or training defaults differ from the constants above."""
+    """Stop if config.yaml's sweep or training defaults (its variant's learning rate and λ
+    where they are null) differ from the constants above."""
     try:
         import yaml
     except ImportError:
         print("PyYAML absent: the paper settings are this script's constants")
         return
+    from efficient_synapses.config import resolve_training
+
     config = yaml.safe_load(config_path.read_text())
-    sweep, training = config["sweep"], config["training"]
+    problems = _sweep_problems(config["sweep"])
+    training = resolve_training(config["training"])
+    for key, value in PAPER.items():
+        if training[key] != value:
+            problems.append(f"training.{key} {training[key]!r} != {value!r}")
+    if problems:
+        raise SystemExit(f"{config_path}: " + "; ".join(problems))
+
+
+def _sweep_problems(sweep: dict) -> list[str]:
     grid = sweep["log10_c"]
     n = round((grid["stop"] - grid["start"]) / grid["step"]) + 1
     expected = [grid["start"] + grid["step"] * i for i in range(n)]
     problems = []
     if list(sweep["rho"]) != list(RHOS):
         problems.append(f"sweep.rho {sweep['rho']} != {list(RHOS)}")
-    if not all(math.isclose(a, b) for a, b in zip(expected, LOG10_C, strict=False)) or len(
-        expected
-    ) != len(LOG10_C):
+    same_grid = len(expected) == len(LOG10_C) and all(
+        math.isclose(a, b) for a, b in zip(expected, LOG10_C, strict=True)
+    )
+    if not same_grid:
         problems.append(f"sweep.log10_c {grid} differs")
     if list(sweep["noise"]) != NOISE:
         problems.append(f"sweep.noise {sweep['noise']} != {NOISE}")
-    for key, value in PAPER.items():
-        if training[key] != value:
-            problems.append(f"training.{key} {training[key]!r} != {value!r}")
-    if problems:
-        raise SystemExit(f"{config_path}: " + "; ".join(problems))
+    return problems
 
 
 def sweep_networks(n_c: int) -> list[tuple[str, str, float]]:
@@ -165,27 +175,12 @@ def main(argv=None) -> int:
         args.budget_s, args.epochs, steps, measured_ms_per_step(args.benchmark)
     )
     networks = sweep_networks(n_c)
-    k = len(networks)
     print(
-        f"{k} networks ({n_c} c values x {len(RHOS)} rho x {len(NOISE)} noise, seed {args.seed})"
-        f", {args.epochs} epochs of {steps} steps on {device}; budget {args.budget_s:.0f} s"
+        f"{len(networks)} networks ({n_c} c values x {len(RHOS)} rho x {len(NOISE)} noise, "
+        f"seed {args.seed}), {args.epochs} epochs of {steps} steps on {device}; "
+        f"budget {args.budget_s:.0f} s"
     )
-    model = StochasticMLP(
-        PAPER["layer_sizes"],
-        noise=[n for n, _, _ in networks],
-        seeds=[args.seed] * k,
-        mu_init_range=PAPER["mu_init_range"],
-        sigma_init=PAPER["sigma_init"],
-        device=device,
-    )
-    objective = EnergyEfficientObjective(
-        c=[10.0**lc for _, _, lc in networks],
-        rho=[RHOS[r] for _, r, _ in networks],
-        magnitude_lambda=PAPER["magnitude_lambda"],
-        n_train=len(train_data),
-        batch_size=PAPER["batch_size"],
-        device=device,
-    )
+    model, objective = build_group(networks, args.seed, len(train_data), device)
     options = TrainOptions(
         args.epochs,
         PAPER["batch_size"],
@@ -194,31 +189,6 @@ def main(argv=None) -> int:
         on_non_finite="isolate",
         log_every=max(1, args.epochs // 10),
     )
-    deadline = started + args.budget_s
-    epoch_started = [time.perf_counter()]
-
-    def at_mean_accuracy(m: StochasticMLP) -> list[float]:
-        return evaluate(m, test_data, False, 1000)["accuracy"]
-
-    def after_epoch(epoch: int, m: StochasticMLP) -> dict[str, list[float]]:
-        values = {"sigma_rms": m.weight_sigma_rms().tolist()}
-        if epoch % args.test_every == 0 or epoch == args.epochs:
-            gens = noise_generators(m, args.noise_streams, 1000 + epoch)
-            values["test_accuracy_sampled"] = evaluate(m, test_data, True, 1000, gens)["accuracy"]
-        if epoch == args.epochs:
-            values["test_accuracy_mean_weights"] = at_mean_accuracy(m)
-        now = time.perf_counter()
-        last, epoch_started[0] = now - epoch_started[0], now
-        if epoch < args.epochs and now + 1.1 * last > deadline:
-            if "test_accuracy_sampled" not in values:
-                gens = noise_generators(m, args.noise_streams, 1000 + epoch)
-                values["test_accuracy_sampled"] = evaluate(m, test_data, True, 1000, gens)[
-                    "accuracy"
-                ]
-            values["test_accuracy_mean_weights"] = at_mean_accuracy(m)
-            raise StopTraining(f"epoch {epoch + 1} would end past the budget", values)
-        return values
-
     rows = SweepRows(args, networks, started)
     history = train(
         model,
@@ -227,7 +197,7 @@ def main(argv=None) -> int:
         options,
         describe=[f"noise={n} rho={r} c=1e{lc:g}" for n, r, lc in networks],
         log=lambda message: print(message, flush=True),
-        after_epoch=after_epoch,
+        after_epoch=EpochRecord(args, test_data, started + args.budget_s),
         epoch_done=rows.append_epoch,
     )
     n_div = sum(e is not None for e in history.diverged_epoch)
@@ -237,6 +207,61 @@ def main(argv=None) -> int:
         f"steps ran as {history.step_path}; {time.perf_counter() - started:.0f} s"
     )
     return 0
+
+
+def build_group(networks, seed: int, n_train: int, device):
+    """The sweep's networks as one group at paper settings, and their objective."""
+    k = len(networks)
+    model = StochasticMLP(
+        PAPER["layer_sizes"],
+        noise=[n for n, _, _ in networks],
+        seeds=[seed] * k,
+        mu_init_range=PAPER["mu_init_range"],
+        sigma_init=PAPER["sigma_init"],
+        device=device,
+    )
+    objective = EnergyEfficientObjective(
+        c=[10.0**lc for _, _, lc in networks],
+        rho=[RHOS[r] for _, r, _ in networks],
+        magnitude_lambda=PAPER["magnitude_lambda"],
+        n_train=n_train,
+        batch_size=PAPER["batch_size"],
+        device=device,
+    )
+    return model, objective
+
+
+class EpochRecord:
+    """``after_epoch`` of the sweep: RMS σ every epoch, the sampled test accuracy every
+    ``--test-every`` epochs and at the end; stops before an epoch that would end past the
+    ``deadline`` (with the test accuracies of the last epoch that ran)."""
+
+    def __init__(self, args, test_data, deadline: float):
+        self.args, self.test_data, self.deadline = args, test_data, deadline
+        self.epoch_started = time.perf_counter()
+
+    def sampled(self, model: StochasticMLP, epoch: int) -> list[float]:
+        gens = noise_generators(model, self.args.noise_streams, 1000 + epoch)
+        return evaluate(model, self.test_data, True, 1000, gens)["accuracy"]
+
+    def at_mean(self, model: StochasticMLP) -> list[float]:
+        return evaluate(model, self.test_data, False, 1000)["accuracy"]
+
+    def __call__(self, epoch: int, model: StochasticMLP) -> dict[str, list[float]]:
+        epochs = self.args.epochs
+        values = {"sigma_rms": model.weight_sigma_rms().tolist()}
+        if epoch % self.args.test_every == 0 or epoch == epochs:
+            values["test_accuracy_sampled"] = self.sampled(model, epoch)
+        if epoch == epochs:
+            values["test_accuracy_mean_weights"] = self.at_mean(model)
+        now = time.perf_counter()
+        last, self.epoch_started = now - self.epoch_started, now
+        if epoch < epochs and now + 1.1 * last > self.deadline:
+            if "test_accuracy_sampled" not in values:
+                values["test_accuracy_sampled"] = self.sampled(model, epoch)
+            values["test_accuracy_mean_weights"] = self.at_mean(model)
+            raise StopTraining(f"epoch {epoch + 1} would end past the budget", values)
+        return values
 
 
 FIELDS = [

@@ -26,7 +26,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the efficient_synapses package
 
 from efficient_synapses.benchmark import device_name, prepare_mnist, run_benchmark  # noqa: E402
-from efficient_synapses.jobs import resolve_device  # noqa: E402
+from efficient_synapses.engine import resolve_device  # noqa: E402
+from efficient_synapses.fused import set_threads  # noqa: E402
 
 COLUMNS = ["device", "date", "torch"]
 
@@ -36,6 +37,7 @@ def print_table(rows: list[dict]) -> None:
         "path",
         "networks",
         "distinct_seeds",
+        "steps_timed",
         "ms_per_step",
         "ms_per_network_step",
         "minutes_for_50_epochs",
@@ -48,7 +50,7 @@ def print_table(rows: list[dict]) -> None:
         print("  ".join(str(r[c]).ljust(widths[c]) for c in shown))
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mnist", default="results/data/mnist/MNIST/raw")
     parser.add_argument("--device", default="auto")
@@ -79,9 +81,41 @@ def main(argv=None) -> int:
         action="store_true",
         help="leave out the rows of the same groups written as plain PyTorch",
     )
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+class RowWriter:
+    """The table's CSV, each row appended as soon as it is measured (a run cut short by a
+    time limit or a failure keeps every finished row), and the plan beside it (OUT with
+    suffix .plan: the rows the run set out to measure)."""
+
+    def __init__(self, out: Path | None, stamp: dict):
+        self.out, self.stamp, self.written = out, stamp, []
+
+    def append(self, row: dict) -> None:
+        row = {**self.stamp, **row}
+        self.written.append(row)
+        if self.out is None:
+            return
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        new_file = len(self.written) == 1
+        with open(self.out, "w" if new_file else "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+
+    def write_plan(self, names: list[str]) -> None:
+        if self.out is not None:
+            self.out.parent.mkdir(parents=True, exist_ok=True)
+            self.out.with_suffix(".plan").write_text("\n".join(names) + "\n")
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+        set_threads(args.threads)
     device = resolve_device(args.device)
     on_cuda = device.type == "cuda"
     groups = args.groups if args.groups is not None else ([60, 240] if on_cuda else [30, 240])
@@ -92,30 +126,7 @@ def main(argv=None) -> int:
         "date": datetime.date.today().isoformat(),
         "torch": torch.__version__,
     }
-    out = Path(args.out).resolve() if args.out else None
-    written = []
-
-    def append(row: dict) -> None:
-        """Each row goes into the CSV as soon as it is measured: a run cut short (a time
-        limit, a failure) keeps every finished row."""
-        row = {**stamp, **row}
-        written.append(row)
-        if out is None:
-            return
-        out.parent.mkdir(parents=True, exist_ok=True)
-        new_file = len(written) == 1
-        with open(out, "w" if new_file else "a", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(row))
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
-
-    def write_plan(names: list[str]) -> None:
-        """The rows this run will measure, one label per line (OUT with suffix .plan)."""
-        if out is not None:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.with_suffix(".plan").write_text("\n".join(names) + "\n")
-
+    rows = RowWriter(Path(args.out).resolve() if args.out else None, stamp)
     with tempfile.TemporaryDirectory() as tmp:
         raw = prepare_mnist(args.mnist, tmp)
         run_benchmark(
@@ -125,12 +136,12 @@ def main(argv=None) -> int:
             groups=groups,
             shared_rows=not args.no_shared_rows,
             plain_rows=not args.no_plain_rows,
-            on_row=append,
-            on_plan=write_plan,
+            on_row=rows.append,
+            on_plan=rows.write_plan,
         )
-    print_table(written)
+    print_table(rows.written)
     print(f"device: {stamp['device']}; torch {torch.__version__}")
-    mislabelled = [r["path"] for r in written if not r["path_as_labelled"]]
+    mislabelled = [r["path"] for r in rows.written if not r["path_as_labelled"]]
     for name in mislabelled:
         print(f"WARNING: row {name!r} did not run the path its label says")
     return 1 if mislabelled else 0

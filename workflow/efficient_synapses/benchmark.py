@@ -45,6 +45,7 @@ class BenchmarkRow:
     reason: str = ""  # why eager, when it was
     noise_streams: str = ""
     distinct_seeds: int = 1  # noise streams drawn per step (one per distinct seed)
+    steps_timed: int = 0  # the steps the time is divided by (0: not recorded)
 
     def as_dict(self, baseline_ms: float) -> dict:
         per_network = self.ms_per_step / self.networks
@@ -52,6 +53,7 @@ class BenchmarkRow:
             "path": self.name,
             "networks": self.networks,
             "distinct_seeds": self.distinct_seeds,
+            "steps_timed": self.steps_timed,
             "noise_streams": self.noise_streams,
             "ms_per_step": round(self.ms_per_step, 4),
             "ms_per_network_step": round(per_network, 4),
@@ -110,8 +112,11 @@ def _paper_dataset(raw_dir: Path, tmp: Path):
     try:
         import torchvision
         from torchvision import transforms
-    except ImportError:
-        return _PerItemMNIST(raw_dir), " [no torchvision: per-item tensor transform]"
+    except (ImportError, RuntimeError, OSError) as err:
+        # ImportError: not installed; RuntimeError or OSError: a torchvision built for
+        # another torch ("operator torchvision::nms does not exist", a missing library).
+        why = "no torchvision" if isinstance(err, ImportError) else "torchvision unusable"
+        return _PerItemMNIST(raw_dir), f" [{why}: per-item tensor transform]"
     layout = tmp / "MNIST" / "raw"
     layout.mkdir(parents=True, exist_ok=True)
     for name in MNIST_RAW_MD5:
@@ -238,27 +243,30 @@ def engine_ms_per_step(
     steps: int,
     cuda_graph: bool = True,
     noise_streams: str = "per_network",
-) -> tuple[float, str, str, int]:
+) -> tuple[float, str, str, int, int]:
     """Steady-state ms per step of our engine for a group of ``networks`` networks.
 
-    Two epochs of ``steps`` steps: the first holds the warm-up and the capture, the
-    second is timed. Returns (ms per step, path that ran, why eager, distinct seeds).
+    Two epochs of ``steps`` steps (or as many as the training set holds: 3,000 for
+    60,000 images): the first holds the warm-up and the capture, the second is timed and
+    divided by the steps it ran. Returns (ms per step, path that ran, why eager, distinct
+    seeds, steps timed).
     """
-    n = steps * 20
+    n = min(steps * 20, len(train_data))
     data = Dataset(train_data.inputs[:n], train_data.labels[:n]).to(device)
     model, objective, n_seeds = sweep_like_group(networks, device)
     # As training jobs run: a diverging network is isolated (the per-step checks included).
     options = TrainOptions(
         2,
         20,
-        5e-4,
+        1e-4,
         cuda_graph=cuda_graph,
         noise_streams=noise_streams,
         on_non_finite="isolate",
     )
     history = train(model, objective, data, options, log=lambda _m: None)
-    ms = history.step_seconds[-1] / steps * 1000
-    return ms, history.step_path, history.step_path_reason, n_seeds
+    steps_run = n // 20
+    ms = history.step_seconds[-1] / steps_run * 1000
+    return ms, history.step_path, history.step_path_reason, n_seeds, steps_run
 
 
 PLAIN_ROW = "plain PyTorch (no engine: randn per layer, F.softplus, fused Adam), K={k}"
@@ -270,9 +278,17 @@ def plain_ms_per_step(train_data: Dataset, device, networks: int, steps: int) ->
     fused Adam, no bookkeeping (no divergence checks, no metrics). What a user would
     write by hand; our engine's step should be no slower."""
     model, objective, _ = sweep_like_group(networks, device)
-    params = [*model.mu_w, *model.mu_b, *model.phi_w, *model.phi_b]
+    # Contiguous tensors of its own per layer, as a user would write them (the model's
+    # parameters are views of its flat rows, which fused Adam cannot take).
+    layers = model.n_layers
+
+    def own(tensors):
+        return [t.detach().clone().requires_grad_(True) for t in tensors]
+
+    mu_w, mu_b, phi_w, phi_b = own(model.mu_w), own(model.mu_b), own(model.phi_w), own(model.phi_b)
+    params = [*mu_w, *mu_b, *phi_w, *phi_b]
     fused = {"fused": True} if device.type in ("cpu", "cuda") else {}
-    optimiser = torch.optim.Adam(params, lr=5e-4, **fused)
+    optimiser = torch.optim.Adam(params, lr=1e-4, **fused)
     rho = objective.rho
     c = objective.c
     scale = objective.dataset_weight
@@ -287,16 +303,16 @@ def plain_ms_per_step(train_data: Dataset, device, networks: int, steps: int) ->
         h = x
         reliability = 0.0
         magnitude = 0.0
-        for layer in range(model.n_layers):
-            sw, sb = F.softplus(model.phi_w[layer]), F.softplus(model.phi_b[layer])
-            w = model.mu_w[layer] + sw * torch.randn_like(sw)
-            b = model.mu_b[layer] + sb * torch.randn_like(sb)
+        for layer in range(layers):
+            sw, sb = F.softplus(phi_w[layer]), F.softplus(phi_b[layer])
+            w = mu_w[layer] + sw * torch.randn_like(sw)
+            b = mu_b[layer] + sb * torch.randn_like(sb)
             reliability = reliability + sw.pow(-rho[:, None, None]).sum((1, 2))
             reliability = reliability + sb.pow(-rho[:, None]).sum(1)
-            magnitude = magnitude + model.mu_w[layer].abs().sum((1, 2))
-            magnitude = magnitude + model.mu_b[layer].abs().sum(1)
+            magnitude = magnitude + mu_w[layer].abs().sum((1, 2))
+            magnitude = magnitude + mu_b[layer].abs().sum(1)
             h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-            if layer < model.n_layers - 1:
+            if layer < layers - 1:
                 h = F.relu(h)
         performance = F.cross_entropy(h.reshape(k * 20, -1), y.reshape(-1), reduction="sum")
         loss = performance + scale * (1e-4 * magnitude + c * reliability).sum()
@@ -373,11 +389,12 @@ def run_benchmark(
         if graph is None:  # the plain-PyTorch row
             ms, path, reason = plain_ms_per_step(train_data, device, k, n_steps), "eager", ""
             n_seeds = len({spec.seed for spec in sweep_group_specs(k)})
+            timed = n_steps
         else:
-            ms, path, reason, n_seeds = engine_ms_per_step(
+            ms, path, reason, n_seeds, timed = engine_ms_per_step(
                 train_data, device, k, n_steps, graph, streams
             )
-        row = BenchmarkRow(name, k, ms, expected_path, path, reason, streams, n_seeds)
+        row = BenchmarkRow(name, k, ms, expected_path, path, reason, streams, n_seeds, timed)
         rows.append(row.as_dict(paper_ms))
         if on_row:
             on_row(rows[-1])

@@ -681,6 +681,31 @@ def train(
         )
 
 
+def resolve_device(name: str) -> torch.device:
+    """The torch device ``training.device`` names, with its index; an error names a
+    device that this machine does not have (a job never falls back silently)."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise ValueError(f"training.device {name!r} is not a torch device: {err}") from err
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"training.device {name!r}: expected auto, cpu, cuda or cuda:N")
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"training.device is {name!r} but CUDA is not available here")
+        count = torch.cuda.device_count()
+        index = torch.cuda.current_device() if device.index is None else device.index
+        if not 0 <= index < count:
+            raise RuntimeError(
+                f"training.device is {name!r} but this machine has {count} CUDA device(s)"
+                + (f": cuda:0 to cuda:{count - 1}" if count else "")
+            )
+        device = torch.device("cuda", index)
+    return device
+
+
 def check_cuda_device(device: torch.device) -> None:
     """Stop with an error naming ``device`` if it is not a CUDA device of this machine."""
     if device.type != "cuda":

@@ -36,7 +36,6 @@ import math
 import os
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from .model import StochasticMLP
@@ -58,9 +57,9 @@ class Regulariser:
     """What the fused step needs of an objective: per network how it pays for σ and its
     ρ and c; λ, the prior's scale, B/N; the names of the two regulariser parts."""
 
-    kind: np.ndarray  # (K,) int64
-    rho: np.ndarray  # (K,) float64
-    c: np.ndarray  # (K,) float64
+    kind: tuple[int, ...]  # per network
+    rho: tuple[float, ...]
+    c: tuple[float, ...]
     magnitude_lambda: float
     prior_scale: float
     dataset_weight: float  # B/N
@@ -76,11 +75,10 @@ def regulariser_of(objective, model: StochasticMLP) -> Regulariser | None:
         if model.homogeneous_form not in ("methods", "released_code"):
             return None
         shared = SHARED if model.homogeneous_form == "methods" else SHARED_RMS
-        kind = np.array([shared if n == "homogeneous" else HETEROGENEOUS for n in model.noise])
         return Regulariser(
-            kind=kind.astype(np.int64),
-            rho=objective.rho.detach().cpu().double().numpy().copy(),
-            c=objective.c.detach().cpu().double().numpy().copy(),
+            kind=tuple(shared if n == "homogeneous" else HETEROGENEOUS for n in model.noise),
+            rho=tuple(objective.rho.detach().cpu().double().tolist()),
+            c=tuple(objective.c.detach().cpu().double().tolist()),
             magnitude_lambda=objective.magnitude_lambda,
             prior_scale=1.0,
             dataset_weight=objective.dataset_weight,
@@ -92,9 +90,9 @@ def regulariser_of(objective, model: StochasticMLP) -> Regulariser | None:
             return None
         code = VARIATIONAL_LAPLACE if objective.prior == "laplace" else VARIATIONAL_GAUSSIAN
         return Regulariser(
-            kind=np.full(k, code, dtype=np.int64),
-            rho=np.zeros(k),
-            c=np.zeros(k),
+            kind=(code,) * k,
+            rho=(0.0,) * k,
+            c=(0.0,) * k,
             magnitude_lambda=0.0,
             prior_scale=objective.prior_scale,
             dataset_weight=objective.dataset_weight,
@@ -172,16 +170,17 @@ class TorchKernels:
         self.model, self.reg, self.state = model, reg, state
 
         def column(values, kind=dtype):
-            return torch.as_tensor(np.asarray(values), device=device).to(kind).view(-1, 1)
+            as_float64 = torch.tensor(list(values), dtype=torch.float64, device=device)
+            return as_float64.to(kind).view(-1, 1)
 
-        self.rho = column(-reg.rho)  # the exponent of σ^-ρ
-        self.rc = column(reg.dataset_weight * reg.rho * reg.c)
-        self.het = column(reg.kind == HETEROGENEOUS, torch.bool)
-        self.rms = column(reg.kind == SHARED_RMS, torch.bool)
-        self.own_weight = column(reg.kind != SHARED)  # 1 for networks with their own σ_i
-        self.all_het = bool((reg.kind == HETEROGENEOUS).all())
-        self.any_own = bool((reg.kind != SHARED).any())
-        self.any_rms = bool((reg.kind == SHARED_RMS).any())
+        self.rho = column(-r for r in reg.rho)  # the exponent of σ^-ρ
+        self.rc = column(reg.dataset_weight * r * c for r, c in zip(reg.rho, reg.c, strict=True))
+        self.het = column((k == HETEROGENEOUS for k in reg.kind), torch.bool)
+        self.rms = column((k == SHARED_RMS for k in reg.kind), torch.bool)
+        self.own_weight = column(float(k != SHARED) for k in reg.kind)  # 1: their own σ_i
+        self.all_het = all(k == HETEROGENEOUS for k in reg.kind)
+        self.any_own = any(k != SHARED for k in reg.kind)
+        self.any_rms = any(k == SHARED_RMS for k in reg.kind)
         self.zero = torch.zeros((), dtype=dtype, device=device)
         on_cuda = device.type == "cuda"
         settings = state.settings
@@ -323,108 +322,6 @@ def numba_available() -> bool:
     return True
 
 
-def _jobs(sizes: list[int], k: int, chunk: int = CHUNK) -> np.ndarray:
-    """(tensor, network, start, stop) of every parallel job: each network's part of each
-    tensor cut into stretches of at most ``chunk``."""
-    rows = []
-    for t, n in enumerate(sizes):
-        for net in range(k):
-            for lo in range(0, n, chunk):
-                rows.append((t, net, lo, min(lo + chunk, n)))
-    return np.asarray(rows, dtype=np.int64)
-
-
-def _per_network(partial: np.ndarray, jobs: np.ndarray, k: int) -> np.ndarray:
-    out = np.zeros(k)
-    np.add.at(out, jobs[:, 1], partial)
-    return out
-
-
-class NumbaKernels:
-    """The passes as numba kernels (``fused_numba``): one call per pass for the whole group,
-    parallel over stretches of the networks' rows, Adam inside the update pass."""
-
-    name = "numba"
-
-    def __init__(self, model: StochasticMLP, reg: Regulariser, state: FusedAdamState):
-        import numba
-
-        from . import fused_numba
-
-        self.model, self.reg, self.state = model, reg, state
-        dtype = np.float32 if model.flat_mu.dtype == torch.float32 else np.float64
-        self.dtype = dtype
-        self.kernels = fused_numba.kernels(dtype)
-        self.kind = reg.kind
-        self.rho = reg.rho.astype(dtype)
-        self.rc = (reg.dataset_weight * reg.rho * reg.c).astype(dtype)
-        sizes = [p[0].numel() for p in model_means(model)]
-        self.offsets = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
-        self.jobs = _jobs(sizes, model.n_networks)
-        self.k = model.n_networks
-        self.n_synapses = model.n_synapses
-        self.need_gx = np.isin(reg.kind, (SHARED, SHARED_RMS))
-        self.any_rms = bool((reg.kind == SHARED_RMS).any())
-        self.mu, self.phi = model.flat_mu.numpy(), model.flat_phi.numpy()
-        self.m_mu, self.v_mu = state.m_mu.numpy(), state.v_mu.numpy()
-        self.m_phi, self.v_phi = state.m_phi.numpy(), state.v_phi.numpy()
-        # What the sampling pass stores for the update pass (fused_numba's ``sample``).
-        self.buf_a, self.buf_b = np.zeros_like(self.mu), np.zeros_like(self.mu)
-        variational = reg.variational
-        self.buf_c = np.zeros_like(self.mu) if variational else self.buf_a
-        self.buf_d = np.zeros_like(self.mu) if variational else self.buf_b
-        # Rows of each of numba's threads' own.
-        self.scratch = np.zeros((numba.config.NUMBA_NUM_THREADS, 2, CHUNK), dtype=dtype)
-
-    def sample(self, noise: np.ndarray, rows: np.ndarray, shared_sigma: np.ndarray, w):
-        """w (written into ``w``) and per network Σ of the regulariser's two terms and
-        Σ σ_i²; ``shared_sigma`` gets σ_rms for the released code's homogeneous form."""
-        n_jobs = len(self.jobs)
-        part_a, part_b, part_c = np.zeros(n_jobs), np.zeros(n_jobs), np.zeros(n_jobs)
-        t = self.dtype
-        self.kernels.sample(
-            self.mu, self.phi, noise, rows, self.offsets, self.kind,
-            shared_sigma.astype(t), self.rho, self.rc, t(self.reg.prior_scale), w,
-            self.buf_a, self.buf_b, self.buf_c, self.buf_d, self.scratch, self.jobs, part_a,
-            part_b, part_c,
-        )  # fmt: skip
-        sum_sq = _per_network(part_c, self.jobs, self.k)
-        if self.any_rms:
-            rms = np.sqrt(sum_sq / self.n_synapses)
-            shared_sigma[:] = np.where(self.kind == SHARED_RMS, rms, shared_sigma)
-            self.kernels.sample_rms(
-                self.mu, noise, rows, self.offsets, self.kind, shared_sigma.astype(t), w,
-                self.jobs,
-            )  # fmt: skip
-        return (
-            _per_network(part_a, self.jobs, self.k),
-            _per_network(part_b, self.jobs, self.k),
-            sum_sq,
-        )
-
-    def check(self, grads, noise, rows, need_gx: bool):
-        finite = np.ones(len(self.jobs), dtype=np.bool_)
-        gx = np.zeros(len(self.jobs))
-        want = self.need_gx if need_gx else np.zeros(self.k, dtype=np.bool_)
-        self.kernels.check(grads, noise, rows, self.offsets, want, self.jobs, finite, gx)
-        per_net = np.ones(self.k, dtype=np.bool_)
-        np.logical_and.at(per_net, self.jobs[:, 1], finite)
-        return per_net, _per_network(gx, self.jobs, self.k)
-
-    def update(self, grads, noise, rows, alive, coef) -> None:
-        state = self.state
-        settings, scalars, t = state.settings, state.scalars(), self.dtype
-        self.kernels.update(
-            self.mu, self.phi, grads, self.m_mu, self.v_mu, self.m_phi, self.v_phi,
-            noise, rows, self.offsets, self.kind, alive, coef.astype(t),
-            t(self.reg.dataset_weight * self.reg.magnitude_lambda), t(self.reg.prior_scale),
-            t(self.reg.dataset_weight), t(settings.betas[0]), t(settings.betas[1]),
-            t(settings.eps), t(scalars["step_mean"]), t(scalars["step_noise"]),
-            t(1.0 / scalars["bc2_sqrt"]), self.buf_a, self.buf_b, self.buf_c, self.buf_d,
-            self.jobs,
-        )  # fmt: skip
-
-
 def model_means(model: StochasticMLP) -> list[torch.Tensor]:
     """μ per tensor in the order of the flat rows: per layer the weights, then thresholds."""
     return [p for pair in model.means() for p in pair]
@@ -456,14 +353,18 @@ class FusedStep:
         self.model, self.objective, self.reg, self.device = model, objective, reg, device
         self.backend = backend
         self.state = FusedAdamState(model, settings)
-        kernels = NumbaKernels if backend == "numba" else TorchKernels
-        self.kernels = kernels(model, reg, self.state)
+        if backend == "numba":
+            from .fused_numba import NumbaPasses
+
+            self.kernels = NumbaPasses(model, reg, self.state)
+        else:
+            self.kernels = TorchKernels(model, reg, self.state)
         self.n_synapses = model.n_synapses
-        self.kind = torch.as_tensor(reg.kind, device=device)
+        self.kind = torch.tensor(reg.kind, device=device)
         self.shared_mask = self.kind == SHARED
         self.rms_mask = self.kind == SHARED_RMS
-        self.any_shared = bool((reg.kind == SHARED).any())
-        self.any_rms = bool((reg.kind == SHARED_RMS).any())
+        self.any_shared = any(k == SHARED for k in reg.kind)
+        self.any_rms = any(k == SHARED_RMS for k in reg.kind)
         self.rho = torch.as_tensor(reg.rho, dtype=torch.float64, device=device)
         self.c = torch.as_tensor(reg.c, dtype=torch.float64, device=device)
         # The sampled weights w, flat like μ; each layer's view is a leaf of the step's
@@ -548,17 +449,15 @@ class FusedStep:
     def _call_numba(self, x, y, noise, rows):
         need_gx = self.any_shared or self.any_rms
         with torch.no_grad():
-            noise_np, rows_np = noise.numpy(), rows.numpy()
-            sigma_np = self._shared_sigma().numpy()
-            sum_a, sum_b, _ = self.kernels.sample(noise_np, rows_np, sigma_np, self.w.numpy())
-            shared_sigma = torch.from_numpy(sigma_np)
+            sum_a, sum_b, shared_sigma = self.kernels.sample(
+                noise, rows, self._shared_sigma(), self.w
+            )
         logits, performance, grads = self._forward_backward(x, y)
         with torch.no_grad():
-            grads_np = tuple(g.view(self._k, -1).numpy() for g in grads)
-            finite, gx = self.kernels.check(grads_np, noise_np, rows_np, need_gx)
-            self._pending = (grads_np, noise_np, rows_np, torch.from_numpy(gx), shared_sigma)
-            parts = self._parts(torch.from_numpy(sum_a), torch.from_numpy(sum_b), shared_sigma)
-        return self._finish(logits, y, performance, parts, torch.from_numpy(finite))
+            finite, gx = self.kernels.check(grads, noise, rows, need_gx)
+            self._pending = (grads, noise, rows, gx, shared_sigma)
+            parts = self._parts(sum_a, sum_b, shared_sigma)
+        return self._finish(logits, y, performance, parts, finite)
 
     def _call_torch(self, x, y, noise, rows):
         kernels = self.kernels
@@ -626,11 +525,7 @@ class FusedStep:
                     self.shared_mask, d_shared * torch.sigmoid(phi_shared), 0.0
                 )
         if self.backend == "numba":
-            alive_np = alive.numpy().astype(np.bool_)
-            zeros = np.zeros(self._k)
-            self.kernels.update(
-                grads, noise, rows, alive_np, zeros if coef is None else coef.numpy()
-            )
+            self.kernels.update(grads, noise, rows, alive, coef)
             if shared_grad is not None:
                 self._adam_shared(shared_grad, alive & self.shared_mask)
         else:

@@ -26,16 +26,19 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from llvmlite import ir
-from numba import get_thread_id, njit, prange
+from numba import config, get_thread_id, njit, prange
 from numba.core import types
 from numba.extending import intrinsic, overload
 
 from .fused import (
+    CHUNK,
     HETEROGENEOUS,
     SHARED,
     SHARED_RMS,
     VARIATIONAL_LAPLACE,
+    model_means,
 )
 
 # Fast-math flags. The elementary functions keep the order of their operations (the range
@@ -636,3 +639,118 @@ _KERNELS.sample = sample
 _KERNELS.sample_rms = sample_rms
 _KERNELS.check = check
 _KERNELS.update = update
+
+
+# --- the passes of a group, as ``fused.FusedStep`` calls them --------------------------------
+
+
+def _jobs(sizes: list[int], k: int, chunk: int = CHUNK) -> np.ndarray:
+    """(tensor, network, start, stop) of every parallel job: each network's part of each
+    tensor cut into stretches of at most ``chunk``."""
+    rows = []
+    for t, n in enumerate(sizes):
+        for net in range(k):
+            for lo in range(0, n, chunk):
+                rows.append((t, net, lo, min(lo + chunk, n)))
+    return np.asarray(rows, dtype=np.int64)
+
+
+def _per_network(partial: np.ndarray, jobs: np.ndarray, k: int) -> np.ndarray:
+    out = np.zeros(k)
+    np.add.at(out, jobs[:, 1], partial)
+    return out
+
+
+class NumbaPasses:
+    """The passes as numba kernels (``fused_numba``): one call per pass for the whole group,
+    parallel over stretches of the networks' rows, Adam inside the update pass."""
+
+    name = "numba"
+
+    def __init__(self, model, reg, state):
+        self.model, self.reg, self.state = model, reg, state
+        dtype = np.float32 if model.flat_mu.dtype == torch.float32 else np.float64
+        self.dtype = dtype
+        self.kernels = kernels(dtype)
+        self.kind = np.asarray(reg.kind, dtype=np.int64)
+        rho, c = np.asarray(reg.rho), np.asarray(reg.c)
+        self.rho = rho.astype(dtype)
+        self.rc = (reg.dataset_weight * rho * c).astype(dtype)
+        sizes = [p[0].numel() for p in model_means(model)]
+        self.offsets = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
+        self.jobs = _jobs(sizes, model.n_networks)
+        self.k = model.n_networks
+        self.n_synapses = model.n_synapses
+        self.need_gx = np.isin(self.kind, (SHARED, SHARED_RMS))
+        self.any_rms = bool((self.kind == SHARED_RMS).any())
+        self.mu, self.phi = model.flat_mu.numpy(), model.flat_phi.numpy()
+        self.m_mu, self.v_mu = state.m_mu.numpy(), state.v_mu.numpy()
+        self.m_phi, self.v_phi = state.m_phi.numpy(), state.v_phi.numpy()
+        # What the sampling pass stores for the update pass (fused_numba's ``sample``).
+        self.buf_a, self.buf_b = np.zeros_like(self.mu), np.zeros_like(self.mu)
+        variational = reg.variational
+        self.buf_c = np.zeros_like(self.mu) if variational else self.buf_a
+        self.buf_d = np.zeros_like(self.mu) if variational else self.buf_b
+        # Rows of each of numba's threads' own.
+        self.scratch = np.zeros((config.NUMBA_NUM_THREADS, 2, CHUNK), dtype=dtype)
+
+    def sample(self, noise: torch.Tensor, rows: torch.Tensor, shared_sigma: torch.Tensor, w):
+        """w (written into the tensor ``w``) and per network Σ of the regulariser's two
+        terms; and ``shared_sigma`` (K,) with σ_rms of the released code's homogeneous
+        networks (float64 tensors)."""
+        noise, rows = noise.numpy(), rows.numpy()
+        shared = shared_sigma.numpy().copy()
+        n_jobs = len(self.jobs)
+        part_a, part_b, part_c = np.zeros(n_jobs), np.zeros(n_jobs), np.zeros(n_jobs)
+        t = self.dtype
+        w = w.detach().numpy()
+        self.kernels.sample(
+            self.mu, self.phi, noise, rows, self.offsets, self.kind,
+            shared.astype(t), self.rho, self.rc, t(self.reg.prior_scale), w,
+            self.buf_a, self.buf_b, self.buf_c, self.buf_d, self.scratch, self.jobs, part_a,
+            part_b, part_c,
+        )  # fmt: skip
+        if self.any_rms:
+            sum_sq = _per_network(part_c, self.jobs, self.k)
+            rms = np.sqrt(sum_sq / self.n_synapses)
+            shared[:] = np.where(self.kind == SHARED_RMS, rms, shared)
+            self.kernels.sample_rms(
+                self.mu, noise, rows, self.offsets, self.kind, shared.astype(t), w, self.jobs
+            )
+        return (
+            torch.from_numpy(_per_network(part_a, self.jobs, self.k)),
+            torch.from_numpy(_per_network(part_b, self.jobs, self.k)),
+            torch.from_numpy(shared),
+        )
+
+    def check(self, grads, noise, rows, need_gx: bool):
+        """Per network (tensors): every gradient finite; Σ dL/dw ξ (homogeneous ones)."""
+        grads = tuple(g.detach().view(self.k, -1).numpy() for g in grads)
+        self._grads = grads
+        finite = np.ones(len(self.jobs), dtype=np.bool_)
+        gx = np.zeros(len(self.jobs))
+        want = self.need_gx if need_gx else np.zeros(self.k, dtype=np.bool_)
+        self.kernels.check(
+            grads, noise.numpy(), rows.numpy(), self.offsets, want, self.jobs, finite, gx
+        )
+        per_net = np.ones(self.k, dtype=np.bool_)
+        np.logical_and.at(per_net, self.jobs[:, 1], finite)
+        return torch.from_numpy(per_net), torch.from_numpy(_per_network(gx, self.jobs, self.k))
+
+    def update(self, grads, noise, rows, alive, coef) -> None:
+        """The update pass (Adam inside) for the networks ``alive`` marks; ``coef``: (K,)
+        the released code's homogeneous factor, or None."""
+        state = self.state
+        settings, scalars, t = state.settings, state.scalars(), self.dtype
+        grads = tuple(g.detach().view(self.k, -1).numpy() for g in grads)
+        coef = np.zeros(self.k) if coef is None else coef.numpy()
+        self.kernels.update(
+            self.mu, self.phi, grads, self.m_mu, self.v_mu, self.m_phi, self.v_phi,
+            noise.numpy(), rows.numpy(), self.offsets, self.kind,
+            alive.numpy().astype(np.bool_), coef.astype(t),
+            t(self.reg.dataset_weight * self.reg.magnitude_lambda), t(self.reg.prior_scale),
+            t(self.reg.dataset_weight), t(settings.betas[0]), t(settings.betas[1]),
+            t(settings.eps), t(scalars["step_mean"]), t(scalars["step_noise"]),
+            t(1.0 / scalars["bc2_sqrt"]), self.buf_a, self.buf_b, self.buf_c, self.buf_d,
+            self.jobs,
+        )  # fmt: skip

@@ -36,37 +36,20 @@ from .cost_analysis import network_cost_summary, trivial_cost_lower_bound
 from .costs import reliability_cost_at_s
 from .data import Dataset, load_mnist
 from .drift import drift_metrics, unit_activity_record
-from .engine import TrainHistory, TrainOptions, evaluate, history_to_json, noise_generators, train
+from .engine import (
+    TrainHistory,
+    TrainOptions,
+    evaluate,
+    history_to_json,
+    noise_generators,
+    resolve_device,
+    train,
+)
 from .fused import set_threads
 from .model import StochasticMLP
 from .objectives import EnergyEfficientObjective, VariationalObjective
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def resolve_device(name: str) -> torch.device:
-    """The torch device ``training.device`` names, with its index; an error names a
-    device that this machine does not have (a job never falls back silently)."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise ValueError(f"training.device {name!r} is not a torch device: {err}") from err
-    if device.type not in ("cpu", "cuda"):
-        raise ValueError(f"training.device {name!r}: expected auto, cpu, cuda or cuda:N")
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise RuntimeError(f"training.device is {name!r} but CUDA is not available here")
-        count = torch.cuda.device_count()
-        index = torch.cuda.current_device() if device.index is None else device.index
-        if not 0 <= index < count:
-            raise RuntimeError(
-                f"training.device is {name!r} but this machine has {count} CUDA device(s)"
-                + (f": cuda:0 to cuda:{count - 1}" if count else "")
-            )
-        device = torch.device("cuda", index)
-    return device
 
 
 def noise_seed_for(specs: list[NetworkSpec], noise_streams: str = "per_network") -> int:

@@ -21,7 +21,8 @@ from efficient_synapses.artefacts import write_json, write_npz
 from efficient_synapses.curvature import layer_summary, load_network, network_statistics
 from efficient_synapses.curvature_analysis import fisher_vs_hessian_rows
 from efficient_synapses.data import load_mnist
-from efficient_synapses.jobs import DTYPES, resolve_device
+from efficient_synapses.engine import resolve_device
+from efficient_synapses.jobs import DTYPES
 from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]) as log:
