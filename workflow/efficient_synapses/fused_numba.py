@@ -28,7 +28,7 @@ import math
 import numpy as np
 import torch
 from llvmlite import ir
-from numba import config, get_thread_id, njit, prange
+from numba import config, get_thread_id, njit, prange, set_parallel_chunksize
 from numba.core import types
 from numba.extending import intrinsic, overload
 
@@ -704,6 +704,7 @@ class NumbaPasses:
         part_a, part_b, part_c = np.zeros(n_jobs), np.zeros(n_jobs), np.zeros(n_jobs)
         t = self.dtype
         w = w.detach().numpy()
+        set_parallel_chunksize(1)  # jobs differ in size: each thread takes the next
         self.kernels.sample(
             self.mu, self.phi, noise, rows, self.offsets, self.kind,
             shared.astype(t), self.rho, self.rc, t(self.reg.prior_scale), w,
@@ -730,6 +731,7 @@ class NumbaPasses:
         finite = np.ones(len(self.jobs), dtype=np.bool_)
         gx = np.zeros(len(self.jobs))
         want = self.need_gx if need_gx else np.zeros(self.k, dtype=np.bool_)
+        set_parallel_chunksize(1)  # jobs differ in size: each thread takes the next
         self.kernels.check(
             grads, noise.numpy(), rows.numpy(), self.offsets, want, self.jobs, finite, gx
         )
@@ -744,6 +746,7 @@ class NumbaPasses:
         settings, scalars, t = state.settings, state.scalars(), self.dtype
         grads = tuple(g.detach().view(self.k, -1).numpy() for g in grads)
         coef = np.zeros(self.k) if coef is None else coef.numpy()
+        set_parallel_chunksize(1)  # jobs differ in size: each thread takes the next
         self.kernels.update(
             self.mu, self.phi, grads, self.m_mu, self.v_mu, self.m_phi, self.v_phi,
             noise.numpy(), rows.numpy(), self.offsets, self.kind,
