@@ -34,7 +34,7 @@ from efficient_synapses.artefacts import (
     write_json,
     write_npz,
 )
-from efficient_synapses.model import StochasticMLP
+from efficient_synapses.training.model import StochasticMLP
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,18 @@ import math
 import pytest
 import torch
 
-from efficient_synapses.data import Dataset
-from efficient_synapses.drift import drift_metrics, silent_touching_masks, unit_activity_record
-from efficient_synapses.engine import evaluate
-from efficient_synapses.model import StochasticMLP, inverse_softplus, network_noise_generators
+from efficient_synapses.data.data import Dataset
+from efficient_synapses.training.drift import (
+    drift_metrics,
+    silent_touching_masks,
+    unit_activity_record,
+)
+from efficient_synapses.training.engine import evaluate
+from efficient_synapses.training.model import (
+    StochasticMLP,
+    inverse_softplus,
+    network_noise_generators,
+)
 
 SIZES = [6, 5, 4, 3]
 

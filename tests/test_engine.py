@@ -8,8 +8,8 @@ import math
 import pytest
 import torch
 
-from efficient_synapses.data import Dataset
-from efficient_synapses.engine import (
+from efficient_synapses.data.data import Dataset
+from efficient_synapses.training.engine import (
     GraphBackend,
     GraphStepper,
     NonFiniteLossError,
@@ -19,8 +19,12 @@ from efficient_synapses.engine import (
     noise_generators,
     train,
 )
-from efficient_synapses.model import StochasticMLP, network_noise_generators, noise_stream_seed
-from efficient_synapses.objectives import EnergyEfficientObjective
+from efficient_synapses.training.model import (
+    StochasticMLP,
+    network_noise_generators,
+    noise_stream_seed,
+)
+from efficient_synapses.training.objectives import EnergyEfficientObjective
 
 
 def toy_data(n=120, seed=0):
@@ -185,7 +189,7 @@ def test_after_epoch_values_are_kept_per_epoch_and_network():
     assert calls == [1, 2, 3]
     assert len(history.epoch_metrics) == 3
     assert history.epoch_metrics[-1]["sigma_rms"] == model.weight_sigma_rms().tolist()
-    from efficient_synapses.engine import history_to_json
+    from efficient_synapses.training.engine import history_to_json
 
     assert (
         history_to_json(history, 1)["epoch_metrics"][0]["sigma_rms"]
@@ -313,7 +317,7 @@ def test_a_run_too_short_to_capture_says_so():
 
 
 def test_a_cuda_device_this_machine_lacks_is_named_in_the_error(monkeypatch):
-    from efficient_synapses.engine import check_cuda_device, resolve_device
+    from efficient_synapses.training.engine import check_cuda_device, resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
@@ -562,7 +566,7 @@ def test_training_table_marks_diverged_networks(tmp_path):
     import json
 
     pytest.importorskip("pandas")  # absent on a bare GPU machine (gpu_check.sh runs this file)
-    from efficient_synapses.tables import TRAINING_COLUMNS, training_table
+    from efficient_synapses.training.tables import TRAINING_COLUMNS, training_table
 
     base = {key: 1.0 for key in TRAINING_COLUMNS}
     base.update(noise="heterogeneous", rho="1/2", seed=0, device="cpu", n_train=1, n_test=1)
@@ -592,8 +596,8 @@ def test_a_training_job_records_a_diverged_network_and_finishes_the_others(mnist
     import json
 
     pandas = pytest.importorskip("pandas")
-    from efficient_synapses.jobs import NetworkSpec, run_training
-    from efficient_synapses.tables import training_table
+    from efficient_synapses.training.jobs import NetworkSpec, run_training
+    from efficient_synapses.training.tables import training_table
 
     training = {
         "layer_sizes": [784, 20, 10],
@@ -643,7 +647,7 @@ def test_mnist_loads_without_numpy(mnist_raw, monkeypatch):
     the expected value here, so the test runs where pytest is and numpy is not)."""
     import sys
 
-    from efficient_synapses.data import load_mnist, read_idx
+    from efficient_synapses.data.data import load_mnist, read_idx
 
     raw = bytearray((mnist_raw / "t10k-images-idx3-ubyte").read_bytes()[16 : 16 + 500 * 784])
     pixels = torch.frombuffer(raw, dtype=torch.uint8)
@@ -664,7 +668,7 @@ def test_mnist_loads_without_numpy(mnist_raw, monkeypatch):
 def test_a_step_dispatches_a_fixed_number_of_operators_whatever_the_group_size():
     """The CPU stand-in for the nodes of the CUDA graph a GPU step replays: with the noise
     drawn once per distinct seed, the count does not grow with K and stays in budget."""
-    from efficient_synapses.benchmark import STEP_OPERATOR_BUDGET, step_operator_counts
+    from efficient_synapses.training.benchmark import STEP_OPERATOR_BUDGET, step_operator_counts
 
     counts = {k: step_operator_counts(k, seeds=(0, 1)) for k in (2, 16)}
     assert sum(counts[2].values()) == sum(counts[16].values()) <= STEP_OPERATOR_BUDGET
@@ -679,7 +683,7 @@ def test_a_step_dispatches_a_fixed_number_of_operators_whatever_the_group_size()
 def test_freezing_fills_only_the_gradient_and_first_moment_and_still_freezes_exactly(how):
     """Two masked fills per flat row (μ, φ, φ_shared: not three): with the gradient and
     Adam's first moment zero, the update is exactly zero whatever the second moment holds."""
-    from efficient_synapses.benchmark import step_operator_counts
+    from efficient_synapses.training.benchmark import step_operator_counts
 
     assert step_operator_counts(2, seeds=(0, 1))["aten.masked_fill_"] == 2 * 3
     names = ["a", "b", "c"]
@@ -694,7 +698,7 @@ def test_adam_is_fused_and_capturable_on_cuda_and_fused_on_the_cpu():
     """fused=False on CUDA also disabled the multi-tensor path: a per-parameter loop of
     about 17 kernels per tensor in every replayed step. The fused kernel reads strided
     parameters (views of a group's flat rows) as if contiguous: those take foreach."""
-    from efficient_synapses.engine import adam_settings
+    from efficient_synapses.training.engine import adam_settings
 
     fused = {"fused": True, "foreach": None}
     assert adam_settings(torch.device("cuda", 0)) == {"capturable": True} | fused
@@ -727,7 +731,7 @@ def test_softplus_off_the_cpu_is_torch_own_kernel():
 
     from torch.utils._python_dispatch import TorchDispatchMode
 
-    from efficient_synapses.model import softplus
+    from efficient_synapses.training.model import softplus
 
     class Count(TorchDispatchMode):
         def __init__(self):
@@ -809,7 +813,7 @@ class FakeCudaApi:
 def test_a_failed_capture_releases_the_graph_memory_pool():
     """The pool comes from graph_pool_handle and is handed back and released on failure
     (graph.pool() raises after a failed capture, so it was never released)."""
-    from efficient_synapses.engine import CudaGraphBackend
+    from efficient_synapses.training.engine import CudaGraphBackend
 
     api = FakeCudaApi()
     backend = CudaGraphBackend(torch.device("cuda", 0), api=api)
@@ -851,7 +855,7 @@ def test_the_benchmark_groups_are_composed_as_the_workflow_composes_them(project
     most as many distinct seeds as the sweep has; and its sweep is config.yaml's."""
     import yaml
 
-    from efficient_synapses.benchmark import PAPER_SWEEP, sweep_group_specs
+    from efficient_synapses.training.benchmark import PAPER_SWEEP, sweep_group_specs
 
     config = yaml.safe_load((project_root / "config.yaml").read_text())
     assert {k: config["sweep"][k] for k in PAPER_SWEEP} == PAPER_SWEEP
@@ -985,7 +989,7 @@ def test_the_gpu_scripts_start_on_a_machine_with_pytorch_alone(project_root, scr
 def test_a_benchmark_of_more_steps_than_the_data_hold_divides_by_the_steps_it_ran():
     """The engine row trains two epochs of at most the training set: asked for 50 steps
     of 100 images (5 steps), it times 5 steps and divides by 5, not by 50."""
-    from efficient_synapses.benchmark import engine_ms_per_step
+    from efficient_synapses.training.benchmark import engine_ms_per_step
 
     gen = torch.Generator().manual_seed(0)
     data = Dataset(torch.rand(100, 784, generator=gen), torch.randint(0, 10, (100,), generator=gen))
@@ -1003,7 +1007,7 @@ def test_a_torchvision_built_for_another_torch_falls_back_to_the_emulated_datase
     'operator torchvision::nms does not exist') gives the per-item emulation, named."""
     import builtins
 
-    from efficient_synapses import benchmark
+    from efficient_synapses.training import benchmark
 
     real_import = builtins.__import__
 

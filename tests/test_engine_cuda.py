@@ -18,10 +18,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from efficient_synapses.data import Dataset  # noqa: E402
-from efficient_synapses.engine import TrainOptions, evaluate, noise_generators, train  # noqa: E402
-from efficient_synapses.model import StochasticMLP  # noqa: E402
-from efficient_synapses.objectives import (  # noqa: E402
+from efficient_synapses.data.data import Dataset  # noqa: E402
+from efficient_synapses.training.engine import TrainOptions, evaluate, noise_generators, train  # noqa: E402
+from efficient_synapses.training.model import StochasticMLP  # noqa: E402
+from efficient_synapses.training.objectives import (  # noqa: E402
     EnergyEfficientObjective,
     VariationalObjective,
 )
@@ -287,7 +287,7 @@ def test_the_fused_step_in_a_graph_equals_autograd_on_cuda_and_the_cpu():
 
 def test_the_statistics_hook_runs_on_cuda_as_on_the_cpu():
     try:
-        from efficient_synapses.curvature import extract_statistics
+        from efficient_synapses.synapses.curvature import extract_statistics
     except ImportError as err:  # numpy missing on a bare GPU machine
         skip(f"curvature statistics need {err.name}")
     results = {}
@@ -313,7 +313,7 @@ def test_the_variational_objective_trains_in_a_graph():
 
 
 def test_a_missing_gpu_is_named():
-    from efficient_synapses.engine import resolve_device
+    from efficient_synapses.training.engine import resolve_device
 
     count = torch.cuda.device_count()
     try:
@@ -327,7 +327,7 @@ def test_a_missing_gpu_is_named():
 def test_a_gpu_other_than_the_first_trains_there():
     """cuda:N with N > 0: seeding, streams and capture must act on GPU N, not on the
     current device 0. A one-GPU machine cannot show it: skipped there, never passed."""
-    from efficient_synapses.engine import resolve_device
+    from efficient_synapses.training.engine import resolve_device
 
     count = torch.cuda.device_count()
     if count < 2:

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 
 from efficient_synapses.artefacts import statistics_key, write_npz
-from efficient_synapses.exact_hessian import (
+from efficient_synapses.figures.exact_hessian import plot_exact_hessian
+from efficient_synapses.synapses.exact_hessian import (
     eq29_slope,
     exact_hessian_rows,
     exact_hessian_table,
     exact_subset,
 )
-from efficient_synapses.figures.exact_hessian import plot_exact_hessian
 
 NETWORK = {
     "noise": "heterogeneous",

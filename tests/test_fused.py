@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 import torch
 
-from efficient_synapses import fused
-from efficient_synapses.data import Dataset
-from efficient_synapses.engine import TrainOptions, train
-from efficient_synapses.model import StochasticMLP
-from efficient_synapses.objectives import EnergyEfficientObjective, VariationalObjective
+from efficient_synapses.data.data import Dataset
+from efficient_synapses.training import fused
+from efficient_synapses.training.engine import TrainOptions, train
+from efficient_synapses.training.model import StochasticMLP
+from efficient_synapses.training.objectives import EnergyEfficientObjective, VariationalObjective
 
 SIZES = [12, 10, 8, 3]
 BACKENDS = ["numba", "torch"] if fused.numba_available() else ["torch"]
@@ -144,7 +144,7 @@ def test_an_objective_the_fused_step_does_not_know_trains_by_autograd():
 
 @pytest.mark.skipif("numba" not in BACKENDS, reason="numba is not installed")
 def test_the_polynomial_exp_log_and_log1p_are_within_two_units_in_the_last_place():
-    from efficient_synapses import fused_numba as fn
+    from efficient_synapses.training import fused_numba as fn
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-87, 88, 2000).astype(np.float32)
@@ -170,7 +170,7 @@ def test_the_polynomial_exp_log_and_log1p_are_within_two_units_in_the_last_place
 def test_sigma_to_the_minus_rho_in_closed_form_and_by_exp_log(rho):
     """σ^-ρ for the paper's ρ without exp and log (inverse cube root by Newton), others
     by exp(-ρ ln σ): against float64, within a few units in the last place."""
-    from efficient_synapses import fused_numba as fn
+    from efficient_synapses.training import fused_numba as fn
 
     kernels = fn.kernels(np.float32)
     sigma = (10.0 ** np.linspace(-6, 1, 256)).astype(np.float32).reshape(1, -1)

@@ -8,8 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from efficient_synapses.model import StochasticMLP, inverse_softplus, softplus
-from efficient_synapses.objectives import EnergyEfficientObjective, performance_cost
+from efficient_synapses.training.model import StochasticMLP, inverse_softplus, softplus
+from efficient_synapses.training.objectives import EnergyEfficientObjective, performance_cost
 
 
 def test_inverse_softplus():

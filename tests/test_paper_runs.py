@@ -6,14 +6,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from efficient_synapses.paper_runs import (
+from efficient_synapses.data.published import fig23_table
+from efficient_synapses.reproduction.paper_runs import (
     PUBLISHED_GRID,
     crossing_columns,
     published_crossings,
     sweep_entries,
     transition_columns,
 )
-from efficient_synapses.published import fig23_table
 
 
 def _curve(rho, noise, accuracies):

@@ -15,10 +15,10 @@ import pytest
 import torch
 
 from efficient_synapses.costs import entropic_cost_per_synapse, entropic_reliability_cost
-from efficient_synapses.data import Dataset
-from efficient_synapses.engine import TrainOptions, train
-from efficient_synapses.model import StochasticMLP
-from efficient_synapses.objectives import (
+from efficient_synapses.data.data import Dataset
+from efficient_synapses.training.engine import TrainOptions, train
+from efficient_synapses.training.model import StochasticMLP
+from efficient_synapses.training.objectives import (
     VariationalObjective,
     expected_abs,
     expected_neg_log_prior,
@@ -221,7 +221,7 @@ def test_vi_recovers_the_mean_field_posterior_of_a_conjugate_linear_gaussian_mod
 
 def test_analytic_variances_are_eq54c_and_eq29_by_hand():
     """σ²_post = 1/H (Eq. 54c); σ² = (s^ρ/H)^(2/(ρ+2)) (Eq. 29) with s = (cρ)^(1/ρ) (Eq. 48)."""
-    from efficient_synapses.posterior_analysis import analytic_variances
+    from efficient_synapses.posterior.posterior_analysis import analytic_variances
 
     rho, s = 2.0, 0.1
     c = s**rho / rho  # 0.005
@@ -249,7 +249,7 @@ def _fig7_statistics(rng, rho, planted_slope, dead_units=5, n_out=20, n_in=30, d
 
 
 def test_fig7_rows_give_the_paper_line_and_recover_planted_slopes_without_dead_units():
-    from efficient_synapses.posterior_analysis import fig7_rows, fig7_variances
+    from efficient_synapses.posterior.posterior_analysis import fig7_rows, fig7_variances
 
     rng = np.random.default_rng(0)
     rho = 0.5
@@ -270,7 +270,7 @@ def test_fig7_rows_give_the_paper_line_and_recover_planted_slopes_without_dead_u
 
 
 def test_fig7_synapses_of_silent_units_are_excluded_even_with_a_rounding_hessian():
-    from efficient_synapses.posterior_analysis import fig7_variances
+    from efficient_synapses.posterior.posterior_analysis import fig7_variances
 
     stats = _fig7_statistics(np.random.default_rng(3), 1.0, 0.5, dead_h=1e-30)
     _, active = fig7_variances(stats, None, 2, "minibatch", 1.0, 0.1)
@@ -278,7 +278,7 @@ def test_fig7_synapses_of_silent_units_are_excluded_even_with_a_rounding_hessian
 
 
 def test_fig7_variances_refuse_a_posterior_of_another_shape():
-    from efficient_synapses.posterior_analysis import fig7_variances
+    from efficient_synapses.posterior.posterior_analysis import fig7_variances
 
     stats = _fig7_statistics(np.random.default_rng(1), 1.0, 0.5)
     with pytest.raises(ValueError, match="not the same network"):
@@ -286,7 +286,7 @@ def test_fig7_variances_refuse_a_posterior_of_another_shape():
 
 
 def test_figure7_data_draws_a_real_pair_of_active_synapses_of_each_network():
-    from efficient_synapses.posterior_analysis import figure7_data
+    from efficient_synapses.posterior.posterior_analysis import figure7_data
 
     rng = np.random.default_rng(2)
     networks, stats, sds = [], [], []
@@ -310,7 +310,7 @@ def test_figure7_data_draws_a_real_pair_of_active_synapses_of_each_network():
 
 
 def test_a_layer_without_two_active_synapses_has_no_pair_to_draw():
-    from efficient_synapses.posterior_analysis import illustrative_pair
+    from efficient_synapses.posterior.posterior_analysis import illustrative_pair
 
     # Median and 95th percentile of H among the active synapses, always two distinct ones.
     assert illustrative_pair(np.array([1.0, 5.0, 3.0]), np.array([True, True, True])) == [2, 1]
@@ -324,7 +324,7 @@ def test_a_layer_without_two_active_synapses_has_no_pair_to_draw():
 def test_posterior_fit_starts_from_the_trained_means_and_a_homogeneous_sigma(tmp_path, mnist_raw):
     """Unit identity: with a negligible learning rate the fitted μ is the trained network's."""
     from efficient_synapses.artefacts import load_params, save_params
-    from efficient_synapses.jobs import run_posterior_fit
+    from efficient_synapses.training.jobs import run_posterior_fit
 
     training = {
         "layer_sizes": [784, 6, 10],
@@ -374,9 +374,13 @@ def test_posterior_fit_starts_from_the_trained_means_and_a_homogeneous_sigma(tmp
 def test_a_posterior_fit_does_not_replay_its_networks_data_order(tmp_path, mnist_raw, monkeypatch):
     """The fit has the network's seed; with the training stream it would see the network's
     very minibatch sequence (a shared path, as the noise stream was). It must not."""
-    import efficient_synapses.engine as engine
+    import efficient_synapses.training.engine as engine
     from efficient_synapses.artefacts import NetworkSpec
-    from efficient_synapses.jobs import POSTERIOR_DATA_STREAM, run_posterior_fit, run_training
+    from efficient_synapses.training.jobs import (
+        POSTERIOR_DATA_STREAM,
+        run_posterior_fit,
+        run_training,
+    )
 
     orders = {}
     original = engine.epoch_permutation
@@ -408,7 +412,7 @@ def test_a_posterior_fit_does_not_replay_its_networks_data_order(tmp_path, mnist
 
 def test_bound_rows_hold_and_tighten_towards_rho_zero():
     from efficient_synapses.costs import c_from_s
-    from efficient_synapses.posterior_analysis import bound_rows
+    from efficient_synapses.posterior.posterior_analysis import bound_rows
 
     sigma = np.geomspace(1e-4, 1.0, 50)
     rho, s = 2.0, 0.01
@@ -433,7 +437,7 @@ def test_per_synapse_bound_is_above_the_entropic_cost_and_tight_at_s_eq53():
 
 
 def test_nohidden_rows_give_the_analytic_slopes_of_eq54():
-    from efficient_synapses.posterior_analysis import nohidden_rows
+    from efficient_synapses.posterior.posterior_analysis import nohidden_rows
 
     rng = np.random.default_rng(1)
     rho = 2.0
@@ -460,7 +464,7 @@ def test_nohidden_rows_give_the_analytic_slopes_of_eq54():
 
 
 def test_nohidden_data_draws_the_first_seed_and_keeps_every_row():
-    from efficient_synapses.posterior_analysis import nohidden_data, nohidden_rows
+    from efficient_synapses.posterior.posterior_analysis import nohidden_data, nohidden_rows
     from efficient_synapses.statistics import subsample
 
     rng = np.random.default_rng(3)
@@ -504,7 +508,7 @@ def test_nohidden_data_draws_the_first_seed_and_keeps_every_row():
 
 
 def test_toy_data_are_seeded_and_cover_the_stated_intervals():
-    from efficient_synapses.toy_regression import make_data, true_function
+    from efficient_synapses.posterior.toy_regression import make_data, true_function
 
     intervals = [[-2.0, -1.2], [-0.5, 0.3]]
     a = make_data(intervals, 200, 0.05, seed=3)
@@ -523,7 +527,7 @@ def test_toy_data_are_seeded_and_cover_the_stated_intervals():
 
 
 def test_toy_fits_give_wider_predictions_away_from_the_data_for_vi():
-    from efficient_synapses.toy_regression import fit_toy_models
+    from efficient_synapses.posterior.toy_regression import fit_toy_models
 
     settings = {
         "hidden_units": 20,
@@ -552,9 +556,9 @@ def test_toy_fits_give_wider_predictions_away_from_the_data_for_vi():
 def test_posterior_fit_never_shares_noise_with_the_trained_network(noise_streams):
     """A variational fit compared with a trained network of the same seed must not replay
     that network's noise draws: shared ξ would correlate the two σ by construction."""
-    from efficient_synapses.engine import noise_generators
-    from efficient_synapses.jobs import NetworkSpec, noise_seed_for, posterior_noise_seed
-    from efficient_synapses.model import StochasticMLP
+    from efficient_synapses.training.engine import noise_generators
+    from efficient_synapses.training.jobs import NetworkSpec, noise_seed_for, posterior_noise_seed
+    from efficient_synapses.training.model import StochasticMLP
 
     def first_draws(generators):
         generator = getattr(generators, "generators", [generators])[0]
@@ -569,7 +573,7 @@ def test_posterior_fit_never_shares_noise_with_the_trained_network(noise_streams
 
 
 def test_expected_nlpd_by_hand():
-    from efficient_synapses.toy_regression import expected_nlpd
+    from efficient_synapses.posterior.toy_regression import expected_nlpd
 
     eps = 0.05
     # a perfect mean and no weight noise: the density of the observation noise alone

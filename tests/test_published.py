@@ -11,15 +11,15 @@ import pytest
 import yaml
 
 from efficient_synapses.config import ConfigError, check_config
-from efficient_synapses.data import PUBLISHED_FILES, ChecksumError, fetch_published
-from efficient_synapses.published import (
+from efficient_synapses.data.data import PUBLISHED_FILES, ChecksumError, fetch_published
+from efficient_synapses.data.published import (
     PublishedDataError,
     fig5_table,
     fig5_unit_summary,
     fig23_table,
     load_array,
 )
-from efficient_synapses.reproduction import (
+from efficient_synapses.reproduction.reproduction import (
     NO_VERDICT,
     NOT_COMPARABLE,
     NOT_REPRODUCED,
@@ -140,7 +140,7 @@ def test_the_adopted_grid_is_in_config_and_checked(project_root):
 
 def test_fig2_png_puts_the_columns_on_the_adopted_grid(published):
     """Traced from the authors' own Figure 2, the adopted grid fits best, by far."""
-    from efficient_synapses.published_grid import score_candidates
+    from efficient_synapses.data.published_grid import score_candidates
 
     scores = {name: float(np.mean(v)) for name, v in score_candidates(published).items()}
     best = min(scores, key=scores.get)
@@ -244,7 +244,7 @@ def test_our_unit_summary_reads_sigma_squared_and_presynaptic_output_per_layer()
     """Ours and the published side share statistics.layer_unit_summary: layer 2's
     presynaptic units are layer 1's outputs (its input rate), and a zero rate is silent."""
     from efficient_synapses.artefacts import statistics_key
-    from efficient_synapses.reproduction import unit_summary
+    from efficient_synapses.reproduction.reproduction import unit_summary
 
     arrays = {
         statistics_key("sigma_squared", 1): np.array([[0.1, 0.4], [0.2, 0.3]]),
@@ -259,7 +259,7 @@ def test_our_unit_summary_reads_sigma_squared_and_presynaptic_output_per_layer()
 
 
 def test_figures_2_and_3_get_the_published_table_only_when_compared(published):
-    from efficient_synapses.published import compared_fig23_table
+    from efficient_synapses.data.published import compared_fig23_table
 
     assert compared_fig23_table([], GRID) is None
     table = compared_fig23_table([str(published)], GRID)

@@ -7,8 +7,8 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from efficient_synapses import quantal
 from efficient_synapses.costs import RHO_BY_MECHANISM
+from efficient_synapses.experimental import quantal
 
 
 @pytest.mark.parametrize(("n", "p"), [(1, 0.3), (4, 0.5), (25, 0.05), (200, 0.9)])

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from efficient_synapses import schematic
 from efficient_synapses.costs import optimal_sigma
+from efficient_synapses.experimental import schematic
 
 
 @pytest.mark.parametrize("rho", [0.5, 2 / 3, 4 / 3, 2.0])

@@ -19,8 +19,8 @@ from efficient_synapses.config import (
     training_groups,
     training_networks,
 )
-from efficient_synapses.model import StochasticMLP, inverse_softplus
-from efficient_synapses.objectives import EnergyEfficientObjective
+from efficient_synapses.training.model import StochasticMLP, inverse_softplus
+from efficient_synapses.training.objectives import EnergyEfficientObjective
 
 SIZES = [5, 4, 3, 2]
 
@@ -183,7 +183,7 @@ def _overlay(config, *files):
 
 def test_released_code_overlay_sets_learning_rate_lambda_and_variant(project_root, config):
     from efficient_synapses.config import resolve_training
-    from efficient_synapses.jobs import train_options
+    from efficient_synapses.training.jobs import train_options
 
     overlay = project_root / "profiles" / "released-code" / "overrides.yaml"
     merged = _overlay(config, overlay)
@@ -238,7 +238,7 @@ def test_each_variant_resolves_its_learning_rate_lambda_and_model(
     config, variant, learning_rate, magnitude_lambda, form
 ):
     from efficient_synapses.config import model_variant, resolve_config, resolve_training
-    from efficient_synapses.jobs import build_model
+    from efficient_synapses.training.jobs import build_model
 
     training = dict(config["training"], variant=variant)
     resolved = resolve_training(training)
@@ -258,7 +258,7 @@ def test_each_variant_resolves_its_learning_rate_lambda_and_model(
 
 def test_an_explicit_learning_rate_is_kept_and_named(config):
     from efficient_synapses.config import resolve_training
-    from efficient_synapses.reproduction import variant_label
+    from efficient_synapses.reproduction.reproduction import variant_label
 
     assert variant_label(config["training"]) == "as_published"
     assert variant_label(dict(config["training"], variant="methods")) == "methods"
@@ -330,7 +330,7 @@ def test_targets_select_outputs_and_the_networks_they_need(config):
 
 
 def _train(mnist_raw, tmp_path, every, name, specs=None):
-    from efficient_synapses.jobs import NetworkSpec, run_training
+    from efficient_synapses.training.jobs import NetworkSpec, run_training
 
     training = {
         "layer_sizes": [784, 20, 10],
@@ -362,7 +362,7 @@ def test_history_has_sigma_every_epoch_and_accuracy_every_few(mnist_raw, tmp_pat
             "sigma_rms",
             "test_accuracy_mean_weights",
             "test_accuracy_sampled",
-            # the drift measurements of the one hidden layer (efficient_synapses.drift)
+            # the drift measurements of the one hidden layer (efficient_synapses.training.drift)
             "silent_units_layer1",
             "active_fraction_sampled_layer1",
             "silent_active_fraction_sampled_layer1",
@@ -399,7 +399,7 @@ def test_history_has_sigma_every_epoch_and_accuracy_every_few(mnist_raw, tmp_pat
 
 
 def test_label_entropy_and_trivial_bound_by_hand():
-    from efficient_synapses.cost_analysis import label_entropy, trivial_cost_lower_bound
+    from efficient_synapses.training.cost_analysis import label_entropy, trivial_cost_lower_bound
 
     assert label_entropy(list(range(10)) * 3) == pytest.approx(math.log(10), rel=1e-12)
     # p = (3/4, 1/4): H = -(3/4 ln 3/4 + 1/4 ln 1/4) = 0.562335...
@@ -410,7 +410,7 @@ def test_label_entropy_and_trivial_bound_by_hand():
 
 
 def test_overall_cost_and_crossing_c_by_hand():
-    from efficient_synapses.cost_analysis import network_cost_summary, trivial_crossing_c
+    from efficient_synapses.training.cost_analysis import network_cost_summary, trivial_crossing_c
 
     # 3000 minibatches of 20: performance per dataset = 3000 x 4.0 = 12,000
     parts = {"performance": 4.0, "magnitude": 50.0, "reliability": 2000.0}
@@ -438,7 +438,7 @@ def test_overall_cost_and_crossing_c_by_hand():
 
 
 def test_convergence_epoch_rule():
-    from efficient_synapses.paper_slice import convergence_epoch, equilibrium_window
+    from efficient_synapses.reproduction.paper_slice import convergence_epoch, equilibrium_window
 
     epochs = list(range(1, 11))
     # σ settles at epoch 6 (within 10 % of the final 1.0 from then on)
@@ -471,7 +471,7 @@ def _metrics(sigma, accuracy, **extra):
 
 
 def test_slice_table_says_equilibrium_or_in_transit(tmp_path):
-    from efficient_synapses.paper_slice import markdown_table, slice_table
+    from efficient_synapses.reproduction.paper_slice import markdown_table, slice_table
 
     settled = _metrics([0.1] * 5 + [1.0] * 15, [None, None, None, None, 0.9] + [None] * 4
                        + [0.8] + [None] * 4 + [0.8] + [None] * 4 + [0.8])  # fmt: skip
@@ -533,7 +533,7 @@ def test_fig2_marks_diverged_networks_and_the_trivial_bound(tmp_path):
 
 def test_statistics_passes_rebuild_the_variant_they_were_trained_in(tmp_path):
     from efficient_synapses.artefacts import save_params
-    from efficient_synapses.curvature import load_network
+    from efficient_synapses.synapses.curvature import load_network
 
     model = _model("homogeneous", "released_code", dtype=torch.float32)
     _set_layer_sigmas(model, [0.1, 0.2, 0.4])
@@ -547,7 +547,7 @@ def test_statistics_passes_rebuild_the_variant_they_were_trained_in(tmp_path):
 
 
 def test_cost_at_end_is_recomputed_for_older_metrics():
-    from efficient_synapses.paper_slice import with_cost_at_end
+    from efficient_synapses.reproduction.paper_slice import with_cost_at_end
 
     metrics = {
         "c": 10.0, "n_train": 60000, "hyperparameters": {"batch_size": 20},
@@ -633,7 +633,7 @@ def test_a_homogeneous_group_skips_the_unused_own_sigmas_with_the_same_numbers()
             10, SIZES[0], dtype=torch.float64, generator=torch.Generator().manual_seed(1)
         )
         y = (torch.arange(10) % SIZES[-1]).expand(k, -1)
-        from efficient_synapses.model import network_noise_generators
+        from efficient_synapses.training.model import network_noise_generators
 
         value = objective(model, x, y, network_noise_generators(model.seeds, "cpu"))
         value.loss[0].backward()

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-    from .model import StochasticMLP
+    from .training.model import StochasticMLP
 
 PARAMS_FILE = "params.pt"
 POSTERIOR_FILE = "posterior.pt"
@@ -166,7 +166,7 @@ def network_of_path(path: str | Path) -> dict[str, str]:
     Reads the directory names ``rho{rho}``, ``c{c}``, ``seed{seed}`` and a noise setting;
     a wildcard the path does not name is absent from the result.
     """
-    from .model import NOISE_SETTINGS
+    from .training.model import NOISE_SETTINGS
 
     found = {}
     for part in Path(path).parts:
@@ -391,7 +391,7 @@ def network_from_params(params: Mapping, seed: int = 0, device="cpu", dtype=None
     """A one-network StochasticMLP with the μ and σ of a params.pt (φ = softplus⁻¹(σ))."""
     import torch
 
-    from .model import StochasticMLP, inverse_softplus
+    from .training.model import StochasticMLP, inverse_softplus
 
     noise = params["noise"]
     model = StochasticMLP(

@@ -8,7 +8,7 @@ from .artefacts import c_label, parse_rho, rho_label, rho_text, rho_value
 from .costs import c_from_s
 
 # Values of c of the published Figure 2/3 arrays (60 columns: one heterogeneous and one
-# homogeneous per c; efficient_synapses.published).
+# homogeneous per c; efficient_synapses.data.published).
 PUBLISHED_C_COUNT = 30
 
 # Training variants (``training.variant``): the network and costs a variant trains

@@ -1,7 +1,7 @@
 # Per-epoch history of the Figure 2/3 networks (RMS σ every epoch, test accuracy every
 # training.history_test_every epochs) and the per-network table of a paper-settings
 # slice: accuracy, σ, epochs to convergence, equilibrium or in transit, overall cost
-# against the trivial chance-level network (efficient_synapses.paper_slice).
+# against the trivial chance-level network (efficient_synapses.reproduction.paper_slice).
 
 
 rule tabulate_training_history:
@@ -49,7 +49,7 @@ rule plot_training_history:
         "../scripts/plot_training_history.py"
 
 
-# Silent units and the live / silent-touching RMS σ per recorded epoch (efficient_synapses.drift).
+# Silent units and the live / silent-touching RMS σ per recorded epoch (efficient_synapses.training.drift).
 rule plot_drift:
     input:
         "results/tables/training_history.csv",

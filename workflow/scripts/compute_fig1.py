@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 import pandas as pd
 
 from efficient_synapses.artefacts import write_npz
+from efficient_synapses.experimental.quantal import figure1_data
 from efficient_synapses.logs import log_to
-from efficient_synapses.quantal import figure1_data
 
 with log_to(snakemake.log[0]) as log:
     rows, arrays = figure1_data()

@@ -7,8 +7,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
 from efficient_synapses.artefacts import network_of_path
-from efficient_synapses.jobs import run_posterior_fit
 from efficient_synapses.logs import log_to
+from efficient_synapses.training.jobs import run_posterior_fit
 
 with log_to(snakemake.log[0]) as log:
     # A named input or output of one file is a string, of several a list.

@@ -9,7 +9,7 @@ import pandas as pd
 
 from efficient_synapses.artefacts import rho_text, rho_value, write_npz
 from efficient_synapses.logs import log_to
-from efficient_synapses.toy_regression import fit_toy_models
+from efficient_synapses.posterior.toy_regression import fit_toy_models
 
 with log_to(snakemake.log[0]) as log:
     p = snakemake.params

@@ -5,11 +5,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-from efficient_synapses.exact_hessian import exact_hessian_table
 from efficient_synapses.figures.exact_hessian import plot_exact_hessian
 from efficient_synapses.figures.style import run_label
 from efficient_synapses.logs import log_to
-from efficient_synapses.reproduction import variant_label
+from efficient_synapses.reproduction.reproduction import variant_label
+from efficient_synapses.synapses.exact_hessian import exact_hessian_table
 
 with (
     log_to(snakemake.log[0]) as log,

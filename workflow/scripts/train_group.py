@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
 from efficient_synapses.artefacts import METRICS_FILE, PARAMS_FILE, NetworkSpec
-from efficient_synapses.jobs import run_training
 from efficient_synapses.logs import log_to
+from efficient_synapses.training.jobs import run_training
 
 FILES = (PARAMS_FILE, METRICS_FILE)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
 from efficient_synapses.artefacts import NetworkSpec
-from efficient_synapses.jobs import run_training
 from efficient_synapses.logs import log_to
+from efficient_synapses.training.jobs import run_training
 
 with log_to(snakemake.log[0]) as log:
     members = snakemake.params.get("members") or [dict(snakemake.wildcards.items())]

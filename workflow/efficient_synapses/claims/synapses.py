@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..curvature_analysis import IMPORTANCE_VS_INPUT
 from ..statistics import mean_sd
+from ..synapses.curvature_analysis import IMPORTANCE_VS_INPUT
 from .core import (
     IDENTITY_TOLERANCE,
     PAPER,

@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..artefacts import read_npz
-from ..curvature_analysis import layer_quantities
 from ..statistics import subsample
+from ..synapses.curvature_analysis import layer_quantities
 from .style import (
     NOISE_COLOURS,
     apply_style,

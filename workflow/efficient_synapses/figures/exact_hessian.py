@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ..artefacts import read_npz
-from ..exact_hessian import ESTIMATE_LABELS, ESTIMATES, exact_subset
+from ..synapses.exact_hessian import ESTIMATE_LABELS, ESTIMATES, exact_subset
 from .style import (
     NOISE_COLOURS,
     apply_style,

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from ..artefacts import read_npz
-from ..curvature_analysis import layer_quantities
-from ..published import PUBLISHED_RHOS, fig5_layer, fig5_table
+from ..data.published import PUBLISHED_RHOS, fig5_layer, fig5_table
+from ..synapses.curvature_analysis import layer_quantities
 from .curvature import LAYER_NAMES, XLABELS, _pattern_panel
 from .style import apply_style, plt, rho_title, save_figure, tidy_log_axes
 

@@ -8,7 +8,7 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
-from ..tables import seed_summary
+from ..training.tables import seed_summary
 from .style import NOISE_COLOURS, NOISE_LABELS, apply_style, rho_title, save_figure, tidy_log_axes
 
 METRICS = ["test_accuracy_sampled", "sigma_rms", "reliability_cost_s1"]
@@ -93,7 +93,7 @@ PUBLISHED_LABEL = "published (authors' data)"
 
 
 def _published_lines(ax, published: pd.DataFrame | None, rho: str, xcol: str, ycol: str):
-    """The authors' curves (efficient_synapses.published.fig23_table) of ρ on ``ax``: a
+    """The authors' curves (efficient_synapses.data.published.fig23_table) of ρ on ``ax``: a
     thin black dashed line per noise setting, labelled once."""
     if published is None:
         return

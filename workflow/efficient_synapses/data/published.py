@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artefacts import rho_value
-from .curvature_analysis import linear_model_slope
-from .statistics import layer_unit_summary, loglog_fit
+from ..artefacts import rho_value
+from ..statistics import layer_unit_summary, loglog_fit
+from ..synapses.curvature_analysis import linear_model_slope
 
 # Rows of the Figure 2/3 arrays and the ρ of the four Figure 5 networks, in order.
 PUBLISHED_RHOS = ("1/2", "2/3", "4/3", "2")

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import torch
 
-from . import __version__
-from .artefacts import (
+from .. import __version__
+from ..artefacts import (
     METRICS_FILE,
     PARAMS_FILE,
     POSTERIOR_FILE,
@@ -31,10 +31,10 @@ from .artefacts import (
     set_means,
     write_metrics,
 )
-from .config import model_variant, prior_scale, resolve_training
+from ..config import model_variant, prior_scale, resolve_training
+from ..costs import reliability_cost_at_s
+from ..data.data import Dataset, load_mnist
 from .cost_analysis import network_cost_summary, trivial_cost_lower_bound
-from .costs import reliability_cost_at_s
-from .data import Dataset, load_mnist
 from .drift import drift_metrics, unit_activity_record
 from .engine import (
     TrainHistory,
@@ -376,7 +376,7 @@ def training_metrics(
             # the weights; sigma_rms is that of the σ the weights were sampled with.
             metrics["sigma_rms_own"] = own_rms[i]
         # Overall cost at the end (last epoch's means) against a trivial, chance-level
-        # network's (efficient_synapses.cost_analysis).
+        # network's (efficient_synapses.training.cost_analysis).
         last_parts = {name: values[i] for name, values in history.parts[-1].items()}
         summary = network_cost_summary(last_parts, n_train, batch_size, spec.c, trivial)
         metrics["cost_at_end"] = finite_or_none(summary)

@@ -32,15 +32,15 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .artefacts import network_key, statistics_key
-from .costs import (
+from ..artefacts import network_key, statistics_key
+from ..costs import (
     analytic_slopes,
     biological_bound_per_synapse,
     entropic_cost_per_synapse,
     optimal_sigma,
     s_from_c,
 )
-from .statistics import loglog_fit, loglog_intervals, subsample
+from ..statistics import loglog_fit, loglog_intervals, subsample
 
 # ρ values at which the bound's gap is evaluated at fixed σ and s (Eq. 50-52: → 0 as ρ → 0).
 RHO_LIMIT_SERIES = (2.0, 1.0, 0.5, 0.1, 0.01, 0.001)

@@ -10,7 +10,7 @@ The as-published evidence (docs/reproduction.md) trains, at paper settings:
 
 The selection is made from the published arrays alone, before any run, by this module;
 the profiles under ``profiles/experiments/as-published-*`` hold its output, and a test
-keeps the two the same. ``python -m efficient_synapses.paper_runs <published dir>``
+keeps the two the same. ``python -m efficient_synapses.reproduction.paper_runs <published dir>``
 prints the ``sweep.networks`` entries of each.
 """
 
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from .published import PUBLISHED_RHOS, fig23_table
+from ..data.published import PUBLISHED_RHOS, fig23_table
 from .reproduction import crossing_log10
 
 PUBLISHED_GRID = {"start": -4.0, "step": 0.25, "count": 30}

@@ -55,16 +55,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .artefacts import (
+from ..artefacts import (
     GRADIENT_MODES,
     load_params,
     network_from_params,
     statistics_key,
     statistics_layers,
 )
-from .engine import TrainOptions, train
-from .model import StochasticMLP
-from .objectives import (  # noqa: F401  (gaussian_performance_cost re-exported)
+from ..training.engine import TrainOptions, train
+from ..training.model import StochasticMLP
+from ..training.objectives import (  # noqa: F401  (gaussian_performance_cost re-exported)
     Loss,
     ObjectiveValue,
     correct_count,

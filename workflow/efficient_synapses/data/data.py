@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .artefacts import atomic_write
+from ..artefacts import atomic_write
 
 if TYPE_CHECKING:
     import torch
@@ -71,7 +71,7 @@ EXPERIMENTAL_FILES = {
 
 # The authors' published simulation results behind Figures 2, 3 and 5 (CC BY 4.0), from
 # the same repository and commit as the Figure 6 CSVs, under their original paths
-# (efficient_synapses.published reads them). sha256 of every file.
+# (efficient_synapses.data.published reads them). sha256 of every file.
 PUBLISHED_URL = (
     f"https://raw.githubusercontent.com/JamesMalkin/EfficientBayes/{EXPERIMENTAL_COMMIT}/{{path}}"
 )

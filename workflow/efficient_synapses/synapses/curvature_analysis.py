@@ -1,6 +1,6 @@
 """Tables of the synapse statistics (Fig. 5, Appendix 6): NumPy only, no PyTorch.
 
-Reads the ``statistics.npz`` files written by :mod:`efficient_synapses.curvature`
+Reads the ``statistics.npz`` files written by :mod:`efficient_synapses.synapses.curvature`
 and reduces each (network, layer, quantity) to a Spearman correlation and a
 log-log slope of σ² against the quantity. Synapses whose quantity is not
 positive and finite cannot sit on a log axis: those from dead hidden units
@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .artefacts import GRADIENT_MODES, read_npz, statistics_key, statistics_layers
-from .costs import analytic_slopes
-from .statistics import loglog_fit, spearman
+from ..artefacts import GRADIENT_MODES, read_npz, statistics_key, statistics_layers
+from ..costs import analytic_slopes
+from ..statistics import loglog_fit, spearman
 
 QUANTITIES = ("hessian", "learning_rate", "learning_rate_abs", "input_rate")
 

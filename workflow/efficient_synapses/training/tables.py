@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .artefacts import read_metrics
+from ..artefacts import read_metrics
 from .cost_analysis import cost_at_end
 
 TRAINING_COLUMNS = [
@@ -42,7 +42,7 @@ TRAINING_COLUMNS = [
 OPTIONAL_COLUMNS = ["sigma_rms_own"]
 
 
-# Silent units and the split of RMS σ at the end of training (efficient_synapses.drift);
+# Silent units and the split of RMS σ at the end of training (efficient_synapses.training.drift);
 # empty for a metrics.json written before they were recorded, and the RMS σ of an empty
 # set (no silent unit) is empty too.
 DRIFT_COLUMNS = [
@@ -57,10 +57,10 @@ DRIFT_COLUMNS = [
 ]
 
 
-# Per-dataset costs at the end of training (efficient_synapses.cost_analysis); empty
+# Per-dataset costs at the end of training (efficient_synapses.training.cost_analysis); empty
 # chance_bound: N H(y), below which no trivial network's cost goes; above_chance_bound:
 # this network's cost exceeds it; c_beats_trivial_below: c_θ, below which this state is
-# cheaper than every trivial network (empty: no such c). efficient_synapses.cost_analysis
+# cheaper than every trivial network (empty: no such c). efficient_synapses.training.cost_analysis
 COST_COLUMNS = ["overall_cost", "chance_bound", "above_chance_bound", "c_beats_trivial_below"]
 
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .artefacts import NetworkSpec
-from .data import MNIST_RAW_MD5, Dataset, fetch_mnist, load_mnist, read_idx
+from ..artefacts import NetworkSpec
+from ..data.data import MNIST_RAW_MD5, Dataset, fetch_mnist, load_mnist, read_idx
 from .engine import TrainOptions, train
 from .model import StochasticMLP
 from .objectives import EnergyEfficientObjective
@@ -201,7 +201,7 @@ def sweep_group_specs(networks: int, sweep: dict | None = None) -> list[NetworkS
     composed as the workflow composes it (``config.training_groups``: neighbouring networks
     of one noise setting and ρ across c and the sweep's seeds), so that it holds as many
     distinct seeds as the workflow's groups do. Networks beyond the sweep's count repeat."""
-    from .config import training_groups
+    from ..config import training_groups
 
     config = {
         "sweep": dict(PAPER_SWEEP if sweep is None else sweep),

@@ -13,7 +13,7 @@ shifted sideways looks like one shifted up.)
 The figure's tick values are read by eye, not by the code: the two labelled x ticks of
 each panel are 10^-1 and 10^1, the five accuracy ticks 100, 80, 60, 40, 20 (%).
 
-    python -m efficient_synapses.published_grid ../shared/data/published
+    python -m efficient_synapses.data.published_grid ../shared/data/published
 """
 
 from __future__ import annotations

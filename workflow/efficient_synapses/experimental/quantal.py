@@ -29,8 +29,8 @@ from fractions import Fraction
 import numpy as np
 from scipy import stats
 
-from .costs import RHO_BY_MECHANISM
-from .statistics import line_fit, long_row
+from ..costs import RHO_BY_MECHANISM
+from ..statistics import line_fit, long_row
 
 # Hill coefficient of vesicle release in calcium (Eq. 11; Sakaba & Neher 2001).
 HILL_COEFFICIENT = 4

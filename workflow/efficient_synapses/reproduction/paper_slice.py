@@ -16,7 +16,8 @@ training, at least 5) of unchanged values before the end; otherwise it is in tra
 
 Usage, on finished runs (each a workflow directory holding results/train/...):
 
-    python -m efficient_synapses.paper_slice /tmp/paper-slice-methods /tmp/paper-slice-released
+    python -m efficient_synapses.reproduction.paper_slice \
+        /tmp/paper-slice-methods /tmp/paper-slice-released
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .artefacts import read_metrics, write_metrics
-from .cost_analysis import cost_at_end, network_cost_summary, trivial_cost_lower_bound
+from ..artefacts import read_metrics, write_metrics
+from ..training.cost_analysis import cost_at_end, network_cost_summary, trivial_cost_lower_bound
 
 SIGMA_REL_TOL = 0.10
 ACCURACY_TOL = 0.02
@@ -87,7 +88,7 @@ def history_series(metrics: dict) -> pd.DataFrame:
                 "sigma_rms": extra.get("sigma_rms"),
                 "test_accuracy_sampled": extra.get("test_accuracy_sampled"),
                 "test_accuracy_mean_weights": extra.get("test_accuracy_mean_weights"),
-                # the drift measurements (efficient_synapses.drift), where recorded
+                # the drift measurements (efficient_synapses.training.drift), where recorded
                 **{k: v for k, v in extra.items() if k not in HISTORY_CORE},
             }
         )
@@ -233,7 +234,7 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 def _run_trivial_cost(run: Path, metrics_file: Path) -> float | None:
     """N H(y) of the training labels a run used (its own verified MNIST copy)."""
-    from .data import load_mnist
+    from ..data.data import load_mnist
 
     raw = run / "results" / "data" / "mnist" / "MNIST" / "raw"
     if not raw.is_dir():
@@ -257,8 +258,8 @@ def backfill_cost_at_end(metrics_files: Iterable[Path], trivial: float) -> int:
 
 def draw_run_figures(metrics_files: Sequence[Path], out_dir: Path) -> None:
     """Figures 2, 3 and the per-epoch history of one run, straight from its metrics.json."""
-    from .figures.tradeoff import plot_fig2, plot_fig3, plot_training_history
-    from .tables import training_table
+    from ..figures.tradeoff import plot_fig2, plot_fig3, plot_training_history
+    from ..training.tables import training_table
 
     out_dir.mkdir(parents=True, exist_ok=True)
     table = training_table(metrics_files)

@@ -22,11 +22,15 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import torch
 
-from .costs import c_from_s
-from .data import Dataset
-from .engine import TrainOptions, train
-from .model import StochasticMLP
-from .objectives import EnergyEfficientObjective, VariationalObjective, gaussian_performance_cost
+from ..costs import c_from_s
+from ..data.data import Dataset
+from ..training.engine import TrainOptions, train
+from ..training.model import StochasticMLP
+from ..training.objectives import (
+    EnergyEfficientObjective,
+    VariationalObjective,
+    gaussian_performance_cost,
+)
 
 
 def true_function(x):

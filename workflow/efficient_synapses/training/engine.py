@@ -27,8 +27,8 @@ from pathlib import Path
 
 import torch
 
-from .artefacts import save_torch
-from .data import Dataset
+from ..artefacts import save_torch
+from ..data.data import Dataset
 from .fused import AdamSettings, FusedStep, regulariser_of
 from .model import StochasticMLP, network_noise_generators, noise_stream_seed
 

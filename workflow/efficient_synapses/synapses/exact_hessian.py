@@ -6,7 +6,8 @@ Fisher equals the Hessian of the cross-entropy only where the network's predicte
 distribution matches the data's; it departs from the Hessian where the training loss
 is small (Kunstner, Balles & Hennig 2019, "Limitations of the empirical Fisher
 approximation"). The statistics pass therefore also computes the exact H_ii for a
-random subset of synapses per layer (:func:`efficient_synapses.curvature.exact_hessian_subset`).
+random subset of synapses per layer
+(:func:`efficient_synapses.synapses.curvature.exact_hessian_subset`).
 This module compares, on that same subset, σ² against the empirical Fisher and σ²
 against the exact H_ii: one table row per (network, layer, Hessian estimate), and the
 Figure 5 layout drawn both ways.
@@ -24,8 +25,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from .artefacts import read_npz, statistics_key, statistics_layers
-from .statistics import loglog_fit
+from ..artefacts import read_npz, statistics_key, statistics_layers
+from ..statistics import loglog_fit
 
 ESTIMATES = ("empirical_fisher", "exact_hessian")
 ESTIMATE_LABELS = {

@@ -37,8 +37,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .config import TRAINING_VARIANTS, model_variant, resolve_training
-from .statistics import layer_unit_summary, mean_sd
+from ..config import TRAINING_VARIANTS, model_variant, resolve_training
+from ..statistics import layer_unit_summary, mean_sd
 
 COMPARED = "compared"
 REPORTED = "reported"
@@ -457,7 +457,7 @@ def fig5_rows(
 def unit_summary(arrays: Mapping[str, np.ndarray]) -> list[dict]:
     """``statistics.layer_unit_summary`` of every layer of one of our statistics.npz (the
     input rate of a layer above the first is its presynaptic units' mean output)."""
-    from .artefacts import statistics_key, statistics_layers
+    from ..artefacts import statistics_key, statistics_layers
 
     return [
         {"layer": layer}

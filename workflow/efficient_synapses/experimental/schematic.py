@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import optimize
 
-from .costs import optimal_sigma
-from .statistics import long_row
+from ..costs import optimal_sigma
+from ..statistics import long_row
 
 # Curvatures of the performance cost: w1 important (high H), w2 unimportant (low H).
 HESSIAN = (10.0, 0.5)
