@@ -30,6 +30,6 @@ def mirror() -> Path:
 @pytest.fixture(scope="session")
 def mnist_raw(mirror, tmp_path_factory) -> Path:
     """Verified MNIST raw files, decompressed once per test session."""
-    from efficient_synapses.data.data import fetch_mnist
+    from efficient_synapses.data.raw import fetch_mnist
 
     return fetch_mnist(mirror / "mnist", tmp_path_factory.mktemp("mnist") / "mnist")

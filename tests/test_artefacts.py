@@ -16,7 +16,6 @@ from efficient_synapses.artefacts import (
     atomic_write,
     c_label,
     load_params,
-    network_from_params,
     network_key,
     network_of_path,
     networks_in,
@@ -28,13 +27,14 @@ from efficient_synapses.artefacts import (
     rho_label,
     rho_text,
     rho_value,
-    save_params,
     statistics_key,
     statistics_layers,
     write_json,
     write_npz,
 )
+from efficient_synapses.training import params as params_file
 from efficient_synapses.training.model import StochasticMLP
+from efficient_synapses.training.params import network_from_params, save_params
 
 
 @pytest.mark.parametrize(
@@ -187,14 +187,14 @@ def test_params_round_trip(tmp_path, noise):
 
 
 def test_params_without_variant_are_of_the_methods_variant(tmp_path):
-    params = artefacts.network_params(_network(), 0)
+    params = params_file.network_params(_network(), 0)
     del params["variant"]
     torch.save(params, tmp_path / "old.pt")
     assert network_from_params(load_params(tmp_path / "old.pt")).variant == "methods"
 
 
 def test_params_with_a_missing_key_or_corrupt_name_the_file_and_key(tmp_path):
-    params = artefacts.network_params(_network(), 0)
+    params = params_file.network_params(_network(), 0)
     del params["sigma_weight"]
     torch.save(params, tmp_path / "params.pt")
     with pytest.raises(KeyError, match=r"params\.pt.*'sigma_weight'"):

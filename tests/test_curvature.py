@@ -11,11 +11,10 @@ import pytest
 import scipy.stats
 import torch
 
-from efficient_synapses.artefacts import save_params
 from efficient_synapses.costs import c_from_s, optimal_sigma, reliability_cost
-from efficient_synapses.data.data import Dataset
+from efficient_synapses.data.raw import Dataset
 from efficient_synapses.statistics import loglog_fit, spearman
-from efficient_synapses.synapses.curvature import (
+from efficient_synapses.synapses.extract import (
     MeanWeightObjective,
     SynapseStatistics,
     extract_statistics,
@@ -27,13 +26,14 @@ from efficient_synapses.synapses.curvature import (
     per_datapoint_gradients,
     relu_network_hessian_diagonal,
 )
-from efficient_synapses.synapses.curvature_analysis import (
+from efficient_synapses.synapses.tables import (
     curvature_rows,
     fisher_vs_hessian_rows,
     layer_quantities,
 )
 from efficient_synapses.training.model import StochasticMLP, softplus
 from efficient_synapses.training.objectives import performance_cost
+from efficient_synapses.training.params import save_params
 
 NOISE_SD = 0.5  # ε of Eq. 19
 
@@ -299,7 +299,7 @@ def test_statistics_tables_from_a_small_network():
             phi.add_(torch.randn_like(phi))
     data = Dataset(torch.randn(40, 6), torch.randint(0, 3, (40,)))
     stats = extract_statistics(model, data, epochs=1, batch_size=8, eta_base=1e-3, log=quiet)
-    from efficient_synapses.synapses.curvature import exact_hessian_subset
+    from efficient_synapses.synapses.extract import exact_hessian_subset
 
     stats |= exact_hessian_subset(
         model, data, [1, 3], max_synapses=10, max_examples=None, log=quiet
@@ -340,7 +340,7 @@ def test_statistics_tables_from_a_small_network():
         spearman(sigma_squared[positive], exact[positive])
     )
     assert np.isfinite(first["spearman_learning_rate_abs_exact"])
-    from efficient_synapses.synapses.curvature import layer_summary
+    from efficient_synapses.synapses.extract import layer_summary
 
     summary = layer_summary(stats)
     assert [entry["layer"] for entry in summary] == [1, 2, 3]
@@ -406,7 +406,7 @@ def test_figure5_panel_clips_x_and_reports_the_synapses_beyond():
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from efficient_synapses.figures.curvature import _pattern_panel
+    from efficient_synapses.figures.synapses import _pattern_panel
 
     rng = np.random.default_rng(0)
     h = np.concatenate([10 ** rng.uniform(-2, 2, 500), [1e-44]])

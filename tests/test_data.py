@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from efficient_synapses.data import data
+from efficient_synapses.data import raw as data
 
 
 def test_mnist_from_mirror_is_verified_and_loads(mnist_raw):

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from efficient_synapses.data.data import Dataset
+from efficient_synapses.data.raw import Dataset
 from efficient_synapses.training.drift import (
     drift_metrics,
     silent_touching_masks,

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from efficient_synapses.data.data import Dataset
+from efficient_synapses.data.raw import Dataset
 from efficient_synapses.training.engine import (
     GraphBackend,
     GraphStepper,
@@ -647,7 +647,7 @@ def test_mnist_loads_without_numpy(mnist_raw, monkeypatch):
     the expected value here, so the test runs where pytest is and numpy is not)."""
     import sys
 
-    from efficient_synapses.data.data import load_mnist, read_idx
+    from efficient_synapses.data.raw import load_mnist, read_idx
 
     raw = bytearray((mnist_raw / "t10k-images-idx3-ubyte").read_bytes()[16 : 16 + 500 * 784])
     pixels = torch.frombuffer(raw, dtype=torch.uint8)
@@ -668,7 +668,7 @@ def test_mnist_loads_without_numpy(mnist_raw, monkeypatch):
 def test_a_step_dispatches_a_fixed_number_of_operators_whatever_the_group_size():
     """The CPU stand-in for the nodes of the CUDA graph a GPU step replays: with the noise
     drawn once per distinct seed, the count does not grow with K and stays in budget."""
-    from efficient_synapses.training.benchmark import STEP_OPERATOR_BUDGET, step_operator_counts
+    from efficient_synapses.training.speed import STEP_OPERATOR_BUDGET, step_operator_counts
 
     counts = {k: step_operator_counts(k, seeds=(0, 1)) for k in (2, 16)}
     assert sum(counts[2].values()) == sum(counts[16].values()) <= STEP_OPERATOR_BUDGET
@@ -683,7 +683,7 @@ def test_a_step_dispatches_a_fixed_number_of_operators_whatever_the_group_size()
 def test_freezing_fills_only_the_gradient_and_first_moment_and_still_freezes_exactly(how):
     """Two masked fills per flat row (μ, φ, φ_shared: not three): with the gradient and
     Adam's first moment zero, the update is exactly zero whatever the second moment holds."""
-    from efficient_synapses.training.benchmark import step_operator_counts
+    from efficient_synapses.training.speed import step_operator_counts
 
     assert step_operator_counts(2, seeds=(0, 1))["aten.masked_fill_"] == 2 * 3
     names = ["a", "b", "c"]
@@ -855,7 +855,7 @@ def test_the_benchmark_groups_are_composed_as_the_workflow_composes_them(project
     most as many distinct seeds as the sweep has; and its sweep is config.yaml's."""
     import yaml
 
-    from efficient_synapses.training.benchmark import PAPER_SWEEP, sweep_group_specs
+    from efficient_synapses.training.speed import PAPER_SWEEP, sweep_group_specs
 
     config = yaml.safe_load((project_root / "config.yaml").read_text())
     assert {k: config["sweep"][k] for k in PAPER_SWEEP} == PAPER_SWEEP
@@ -989,7 +989,7 @@ def test_the_gpu_scripts_start_on_a_machine_with_pytorch_alone(project_root, scr
 def test_a_benchmark_of_more_steps_than_the_data_hold_divides_by_the_steps_it_ran():
     """The engine row trains two epochs of at most the training set: asked for 50 steps
     of 100 images (5 steps), it times 5 steps and divides by 5, not by 50."""
-    from efficient_synapses.training.benchmark import engine_ms_per_step
+    from efficient_synapses.training.speed import engine_ms_per_step
 
     gen = torch.Generator().manual_seed(0)
     data = Dataset(torch.rand(100, 784, generator=gen), torch.randint(0, 10, (100,), generator=gen))
@@ -1007,7 +1007,7 @@ def test_a_torchvision_built_for_another_torch_falls_back_to_the_emulated_datase
     'operator torchvision::nms does not exist') gives the per-item emulation, named."""
     import builtins
 
-    from efficient_synapses.training import benchmark
+    from efficient_synapses.training import speed as benchmark
 
     real_import = builtins.__import__
 

@@ -18,7 +18,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "workflow"))
 
-from efficient_synapses.data.data import Dataset  # noqa: E402
+from efficient_synapses.data.raw import Dataset  # noqa: E402
 from efficient_synapses.training.engine import TrainOptions, evaluate, noise_generators, train  # noqa: E402
 from efficient_synapses.training.model import StochasticMLP  # noqa: E402
 from efficient_synapses.training.objectives import (  # noqa: E402
@@ -287,7 +287,7 @@ def test_the_fused_step_in_a_graph_equals_autograd_on_cuda_and_the_cpu():
 
 def test_the_statistics_hook_runs_on_cuda_as_on_the_cpu():
     try:
-        from efficient_synapses.synapses.curvature import extract_statistics
+        from efficient_synapses.synapses.extract import extract_statistics
     except ImportError as err:  # numpy missing on a bare GPU machine
         skip(f"curvature statistics need {err.name}")
     results = {}

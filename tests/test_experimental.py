@@ -9,14 +9,14 @@ import pytest
 from conftest import MIRROR
 from scipy import stats
 
-from efficient_synapses.data.data import EXPERIMENTAL_FILES
-from efficient_synapses.data.experimental_data import (
+from efficient_synapses.data.experimental_csv import (
     EXPECTED_ROWS,
     HeaderError,
     exclusions_frame,
     parse_experimental_csv,
 )
-from efficient_synapses.experimental.experimental import analyse_figure6
+from efficient_synapses.data.raw import EXPERIMENTAL_FILES
+from efficient_synapses.experimental.analysis import analyse_figure6
 from efficient_synapses.statistics import line_fit
 
 

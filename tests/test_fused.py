@@ -14,11 +14,12 @@ import numpy as np
 import pytest
 import torch
 
-from efficient_synapses.data.data import Dataset
+from efficient_synapses.data.raw import Dataset
 from efficient_synapses.training import fused
 from efficient_synapses.training.engine import TrainOptions, train
 from efficient_synapses.training.model import StochasticMLP
 from efficient_synapses.training.objectives import EnergyEfficientObjective, VariationalObjective
+from efficient_synapses.training.regulariser import CHUNK, regulariser_of
 
 SIZES = [12, 10, 8, 3]
 BACKENDS = ["numba", "torch"] if fused.numba_available() else ["torch"]
@@ -134,8 +135,8 @@ def test_an_objective_the_fused_step_does_not_know_trains_by_autograd():
             return self.inner(*args)
 
     options = TrainOptions(1, 10, 1e-2)
-    assert fused.regulariser_of(Wrapped(obj), model) is None
-    assert fused.regulariser_of(obj, model) is not None
+    assert regulariser_of(Wrapped(obj), model) is None
+    assert regulariser_of(obj, model) is not None
     train(model, Wrapped(obj), _data(torch.float64), options, log=lambda _m: None)
 
 
@@ -180,7 +181,7 @@ def test_sigma_to_the_minus_rho_in_closed_form_and_by_exp_log(rho):
     buf = [np.zeros_like(sigma) for _ in range(3)]
     jobs = fn._jobs([n], k)
     part = [np.zeros(len(jobs)) for _ in range(3)]
-    scratch = np.zeros((64, 2, fused.CHUNK), np.float32)
+    scratch = np.zeros((64, 2, CHUNK), np.float32)
     kernels.sample(
         np.zeros_like(sigma), phi, noise, np.zeros(k, np.int64), np.zeros(1, np.int64),
         np.zeros(k, np.int64), np.zeros(k, np.float32), np.full(k, rho, np.float32),
@@ -210,7 +211,7 @@ def test_a_step_by_formula_gives_the_gradient_of_eq_2_to_4_by_hand():
     for backend in BACKENDS:
         m = StochasticMLP([1, 1], ["heterogeneous"], [0], sigma_init=0.1, dtype=dtype)
         m.load_state_dict(model.state_dict())
-        step = fused.FusedStep(m, obj, fused.regulariser_of(obj, m), settings, backend)
+        step = fused.FusedStep(m, obj, regulariser_of(obj, m), settings, backend)
         x = torch.tensor([[[2.0]]], dtype=dtype)
         y = torch.tensor([[1.0]], dtype=dtype)
         noise = torch.tensor([[0.5, -1.0]], dtype=dtype)  # ξ of the weight, the threshold

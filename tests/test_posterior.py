@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from efficient_synapses.costs import entropic_cost_per_synapse, entropic_reliability_cost
-from efficient_synapses.data.data import Dataset
+from efficient_synapses.data.raw import Dataset
 from efficient_synapses.training.engine import TrainOptions, train
 from efficient_synapses.training.model import StochasticMLP
 from efficient_synapses.training.objectives import (
@@ -221,7 +221,7 @@ def test_vi_recovers_the_mean_field_posterior_of_a_conjugate_linear_gaussian_mod
 
 def test_analytic_variances_are_eq54c_and_eq29_by_hand():
     """σ²_post = 1/H (Eq. 54c); σ² = (s^ρ/H)^(2/(ρ+2)) (Eq. 29) with s = (cρ)^(1/ρ) (Eq. 48)."""
-    from efficient_synapses.posterior.posterior_analysis import analytic_variances
+    from efficient_synapses.posterior.comparison import analytic_variances
 
     rho, s = 2.0, 0.1
     c = s**rho / rho  # 0.005
@@ -249,7 +249,7 @@ def _fig7_statistics(rng, rho, planted_slope, dead_units=5, n_out=20, n_in=30, d
 
 
 def test_fig7_rows_give_the_paper_line_and_recover_planted_slopes_without_dead_units():
-    from efficient_synapses.posterior.posterior_analysis import fig7_rows, fig7_variances
+    from efficient_synapses.posterior.comparison import fig7_rows, fig7_variances
 
     rng = np.random.default_rng(0)
     rho = 0.5
@@ -270,7 +270,7 @@ def test_fig7_rows_give_the_paper_line_and_recover_planted_slopes_without_dead_u
 
 
 def test_fig7_synapses_of_silent_units_are_excluded_even_with_a_rounding_hessian():
-    from efficient_synapses.posterior.posterior_analysis import fig7_variances
+    from efficient_synapses.posterior.comparison import fig7_variances
 
     stats = _fig7_statistics(np.random.default_rng(3), 1.0, 0.5, dead_h=1e-30)
     _, active = fig7_variances(stats, None, 2, "minibatch", 1.0, 0.1)
@@ -278,7 +278,7 @@ def test_fig7_synapses_of_silent_units_are_excluded_even_with_a_rounding_hessian
 
 
 def test_fig7_variances_refuse_a_posterior_of_another_shape():
-    from efficient_synapses.posterior.posterior_analysis import fig7_variances
+    from efficient_synapses.posterior.comparison import fig7_variances
 
     stats = _fig7_statistics(np.random.default_rng(1), 1.0, 0.5)
     with pytest.raises(ValueError, match="not the same network"):
@@ -286,7 +286,7 @@ def test_fig7_variances_refuse_a_posterior_of_another_shape():
 
 
 def test_figure7_data_draws_a_real_pair_of_active_synapses_of_each_network():
-    from efficient_synapses.posterior.posterior_analysis import figure7_data
+    from efficient_synapses.posterior.comparison import figure7_data
 
     rng = np.random.default_rng(2)
     networks, stats, sds = [], [], []
@@ -310,7 +310,7 @@ def test_figure7_data_draws_a_real_pair_of_active_synapses_of_each_network():
 
 
 def test_a_layer_without_two_active_synapses_has_no_pair_to_draw():
-    from efficient_synapses.posterior.posterior_analysis import illustrative_pair
+    from efficient_synapses.posterior.comparison import illustrative_pair
 
     # Median and 95th percentile of H among the active synapses, always two distinct ones.
     assert illustrative_pair(np.array([1.0, 5.0, 3.0]), np.array([True, True, True])) == [2, 1]
@@ -323,8 +323,9 @@ def test_a_layer_without_two_active_synapses_has_no_pair_to_draw():
 
 def test_posterior_fit_starts_from_the_trained_means_and_a_homogeneous_sigma(tmp_path, mnist_raw):
     """Unit identity: with a negligible learning rate the fitted μ is the trained network's."""
-    from efficient_synapses.artefacts import load_params, save_params
+    from efficient_synapses.artefacts import load_params
     from efficient_synapses.training.jobs import run_posterior_fit
+    from efficient_synapses.training.params import save_params
 
     training = {
         "layer_sizes": [784, 6, 10],
@@ -412,7 +413,7 @@ def test_a_posterior_fit_does_not_replay_its_networks_data_order(tmp_path, mnist
 
 def test_bound_rows_hold_and_tighten_towards_rho_zero():
     from efficient_synapses.costs import c_from_s
-    from efficient_synapses.posterior.posterior_analysis import bound_rows
+    from efficient_synapses.posterior.comparison import bound_rows
 
     sigma = np.geomspace(1e-4, 1.0, 50)
     rho, s = 2.0, 0.01
@@ -437,7 +438,7 @@ def test_per_synapse_bound_is_above_the_entropic_cost_and_tight_at_s_eq53():
 
 
 def test_nohidden_rows_give_the_analytic_slopes_of_eq54():
-    from efficient_synapses.posterior.posterior_analysis import nohidden_rows
+    from efficient_synapses.posterior.comparison import nohidden_rows
 
     rng = np.random.default_rng(1)
     rho = 2.0
@@ -464,7 +465,7 @@ def test_nohidden_rows_give_the_analytic_slopes_of_eq54():
 
 
 def test_nohidden_data_draws_the_first_seed_and_keeps_every_row():
-    from efficient_synapses.posterior.posterior_analysis import nohidden_data, nohidden_rows
+    from efficient_synapses.posterior.comparison import nohidden_data, nohidden_rows
     from efficient_synapses.statistics import subsample
 
     rng = np.random.default_rng(3)

@@ -11,7 +11,6 @@ import pytest
 import yaml
 
 from efficient_synapses.config import ConfigError, check_config
-from efficient_synapses.data.data import PUBLISHED_FILES, ChecksumError, fetch_published
 from efficient_synapses.data.published import (
     PublishedDataError,
     fig5_table,
@@ -19,7 +18,8 @@ from efficient_synapses.data.published import (
     fig23_table,
     load_array,
 )
-from efficient_synapses.reproduction.reproduction import (
+from efficient_synapses.data.raw import PUBLISHED_FILES, ChecksumError, fetch_published
+from efficient_synapses.reproduction.table import (
     NO_VERDICT,
     NOT_COMPARABLE,
     NOT_REPRODUCED,
@@ -244,7 +244,7 @@ def test_our_unit_summary_reads_sigma_squared_and_presynaptic_output_per_layer()
     """Ours and the published side share statistics.layer_unit_summary: layer 2's
     presynaptic units are layer 1's outputs (its input rate), and a zero rate is silent."""
     from efficient_synapses.artefacts import statistics_key
-    from efficient_synapses.reproduction.reproduction import unit_summary
+    from efficient_synapses.reproduction.table import unit_summary
 
     arrays = {
         statistics_key("sigma_squared", 1): np.array([[0.1, 0.4], [0.2, 0.3]]),

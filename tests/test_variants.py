@@ -131,7 +131,8 @@ def test_released_code_homogeneous_shared_sigma_gets_gradient_from_every_own_sig
 def test_each_part_of_the_variant_switches_alone(tmp_path, relu_placement, homogeneous_form):
     """One factor at a time: the ReLU placement and the homogeneous form are independent,
     and a saved network rebuilds with the same parts."""
-    from efficient_synapses.artefacts import load_params, network_from_params, save_params
+    from efficient_synapses.artefacts import load_params
+    from efficient_synapses.training.params import network_from_params, save_params
 
     mixed = StochasticMLP(
         SIZES,
@@ -258,7 +259,7 @@ def test_each_variant_resolves_its_learning_rate_lambda_and_model(
 
 def test_an_explicit_learning_rate_is_kept_and_named(config):
     from efficient_synapses.config import resolve_training
-    from efficient_synapses.reproduction.reproduction import variant_label
+    from efficient_synapses.reproduction.table import variant_label
 
     assert variant_label(config["training"]) == "as_published"
     assert variant_label(dict(config["training"], variant="methods")) == "methods"
@@ -399,7 +400,7 @@ def test_history_has_sigma_every_epoch_and_accuracy_every_few(mnist_raw, tmp_pat
 
 
 def test_label_entropy_and_trivial_bound_by_hand():
-    from efficient_synapses.training.cost_analysis import label_entropy, trivial_cost_lower_bound
+    from efficient_synapses.training.chance_bound import label_entropy, trivial_cost_lower_bound
 
     assert label_entropy(list(range(10)) * 3) == pytest.approx(math.log(10), rel=1e-12)
     # p = (3/4, 1/4): H = -(3/4 ln 3/4 + 1/4 ln 1/4) = 0.562335...
@@ -410,7 +411,7 @@ def test_label_entropy_and_trivial_bound_by_hand():
 
 
 def test_overall_cost_and_crossing_c_by_hand():
-    from efficient_synapses.training.cost_analysis import network_cost_summary, trivial_crossing_c
+    from efficient_synapses.training.chance_bound import network_cost_summary, trivial_crossing_c
 
     # 3000 minibatches of 20: performance per dataset = 3000 x 4.0 = 12,000
     parts = {"performance": 4.0, "magnitude": 50.0, "reliability": 2000.0}
@@ -438,7 +439,7 @@ def test_overall_cost_and_crossing_c_by_hand():
 
 
 def test_convergence_epoch_rule():
-    from efficient_synapses.reproduction.paper_slice import convergence_epoch, equilibrium_window
+    from efficient_synapses.reproduction.histories import convergence_epoch, equilibrium_window
 
     epochs = list(range(1, 11))
     # σ settles at epoch 6 (within 10 % of the final 1.0 from then on)
@@ -471,7 +472,7 @@ def _metrics(sigma, accuracy, **extra):
 
 
 def test_slice_table_says_equilibrium_or_in_transit(tmp_path):
-    from efficient_synapses.reproduction.paper_slice import markdown_table, slice_table
+    from efficient_synapses.reproduction.histories import markdown_table, slice_table
 
     settled = _metrics([0.1] * 5 + [1.0] * 15, [None, None, None, None, 0.9] + [None] * 4
                        + [0.8] + [None] * 4 + [0.8] + [None] * 4 + [0.8])  # fmt: skip
@@ -532,8 +533,8 @@ def test_fig2_marks_diverged_networks_and_the_trivial_bound(tmp_path):
 
 
 def test_statistics_passes_rebuild_the_variant_they_were_trained_in(tmp_path):
-    from efficient_synapses.artefacts import save_params
-    from efficient_synapses.synapses.curvature import load_network
+    from efficient_synapses.synapses.extract import load_network
+    from efficient_synapses.training.params import save_params
 
     model = _model("homogeneous", "released_code", dtype=torch.float32)
     _set_layer_sigmas(model, [0.1, 0.2, 0.4])
@@ -547,7 +548,7 @@ def test_statistics_passes_rebuild_the_variant_they_were_trained_in(tmp_path):
 
 
 def test_cost_at_end_is_recomputed_for_older_metrics():
-    from efficient_synapses.reproduction.paper_slice import with_cost_at_end
+    from efficient_synapses.reproduction.histories import with_cost_at_end
 
     metrics = {
         "c": 10.0, "n_train": 60000, "hyperparameters": {"batch_size": 20},

@@ -29,8 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the efficient_synapses package
 
-from efficient_synapses.data.data import load_mnist  # noqa: E402
-from efficient_synapses.training.benchmark import prepare_mnist  # noqa: E402
+from efficient_synapses.data.raw import load_mnist  # noqa: E402
 from efficient_synapses.training.engine import (  # noqa: E402
     StopTraining,
     TrainOptions,
@@ -41,6 +40,7 @@ from efficient_synapses.training.engine import (  # noqa: E402
 )
 from efficient_synapses.training.model import StochasticMLP  # noqa: E402
 from efficient_synapses.training.objectives import EnergyEfficientObjective  # noqa: E402
+from efficient_synapses.training.speed import prepare_mnist  # noqa: E402
 
 # The paper's settings as config.yaml holds them (checked against it when PyYAML is there).
 RHOS = {"1/2": 0.5, "2/3": 2 / 3, "4/3": 4 / 3, "2": 2.0}

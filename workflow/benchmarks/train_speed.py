@@ -25,9 +25,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the efficient_synapses package
 
-from efficient_synapses.training.benchmark import device_name, prepare_mnist, run_benchmark  # noqa: E402
 from efficient_synapses.training.engine import resolve_device  # noqa: E402
 from efficient_synapses.training.fused import set_threads  # noqa: E402
+from efficient_synapses.training.speed import device_name, prepare_mnist, run_benchmark  # noqa: E402
 
 COLUMNS = ["device", "date", "torch"]
 

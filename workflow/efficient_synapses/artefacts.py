@@ -7,7 +7,7 @@
   directories of a network are built and read back here (:meth:`NetworkSpec.wildcards`,
   :meth:`NetworkSpec.from_wildcards`, :func:`network_of_path`).
 * **params.pt / posterior.pt**: μ and σ of every layer of one network
-  (:func:`save_params`, :func:`load_params`).
+  (:func:`load_params`; written by ``training.params.save_params``).
 * **metrics.json** and every other JSON file (:func:`write_json`, :func:`read_json`).
 * **.npz keys**: the per-synapse statistics of ``statistics.npz``
   (:func:`statistics_key`, :func:`parse_statistics_key`) and the per-network arrays of
@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import numpy as np
 
-    from .training.model import StochasticMLP
+# The noise settings of the paper (one σ per synapse, or one for all): a path component of
+# every trained network.
+NOISE_SETTINGS = ("heterogeneous", "homogeneous")
 
 PARAMS_FILE = "params.pt"
 POSTERIOR_FILE = "posterior.pt"
@@ -166,8 +168,6 @@ def network_of_path(path: str | Path) -> dict[str, str]:
     Reads the directory names ``rho{rho}``, ``c{c}``, ``seed{seed}`` and a noise setting;
     a wildcard the path does not name is absent from the result.
     """
-    from .training.model import NOISE_SETTINGS
-
     found = {}
     for part in Path(path).parts:
         if part in NOISE_SETTINGS:
@@ -305,30 +305,6 @@ PARAMS_KEYS = ("layer_sizes", "noise", "mu_weight", "mu_bias", "sigma_weight", "
 DEFAULT_VARIANT = "methods"
 
 
-def network_params(model: StochasticMLP, index: int) -> dict:
-    """μ and σ of network ``index`` of a group, as plain CPU tensors (the params.pt dict)."""
-    import torch
-
-    with torch.no_grad():
-        sigmas = model.sigmas()
-        return {
-            "layer_sizes": list(model.layer_sizes),
-            "noise": model.noise[index],
-            "variant": model.variant,
-            "relu_placement": model.relu_placement,
-            "homogeneous_form": model.homogeneous_form,
-            "mu_weight": [w[index].cpu().clone() for w in model.mu_w],
-            "mu_bias": [b[index].cpu().clone() for b in model.mu_b],
-            "sigma_weight": [sw[index].cpu().clone() for sw, _ in sigmas],
-            "sigma_bias": [sb[index].cpu().clone() for _, sb in sigmas],
-        }
-
-
-def save_params(model: StochasticMLP, index: int, path: str | Path) -> Path:
-    """params.pt (or posterior.pt) of network ``index``: μ and σ of every layer."""
-    return save_torch(network_params(model, index), path)
-
-
 def load_params(path: str | Path) -> Record:
     """A params.pt / posterior.pt of :func:`save_params`, its keys checked."""
     import pickle
@@ -369,51 +345,6 @@ def all_weight_sigmas(params: Mapping) -> np.ndarray:
     import numpy as np
 
     return np.concatenate([s.double().numpy().ravel() for s in params["sigma_weight"]])
-
-
-def set_means(model: StochasticMLP, index: int, params: Mapping) -> None:
-    """Copy μ (weights and biases) of a params.pt into network ``index`` of ``model``."""
-    import torch
-
-    if list(params["layer_sizes"]) != list(model.layer_sizes):
-        source = getattr(params, "source", "parameters")
-        raise ArtefactError(
-            f"{source}: layer sizes {list(params['layer_sizes'])} differ from the model's "
-            f"{list(model.layer_sizes)}"
-        )
-    with torch.no_grad():
-        for layer in range(model.n_layers):
-            model.mu_w[layer][index].copy_(params["mu_weight"][layer])
-            model.mu_b[layer][index].copy_(params["mu_bias"][layer])
-
-
-def network_from_params(params: Mapping, seed: int = 0, device="cpu", dtype=None):
-    """A one-network StochasticMLP with the μ and σ of a params.pt (φ = softplus⁻¹(σ))."""
-    import torch
-
-    from .training.model import StochasticMLP, inverse_softplus
-
-    noise = params["noise"]
-    model = StochasticMLP(
-        params["layer_sizes"],
-        [noise],
-        [seed],
-        dtype=torch.float32 if dtype is None else dtype,
-        device=device,
-        variant=params_variant(params),
-        # Files written before the parts could be switched alone follow their variant.
-        relu_placement=params.get("relu_placement"),
-        homogeneous_form=params.get("homogeneous_form"),
-    )
-    set_means(model, 0, params)
-    with torch.no_grad():
-        for layer in range(model.n_layers):
-            model.phi_w[layer][0].copy_(inverse_softplus(params["sigma_weight"][layer]))
-            model.phi_b[layer][0].copy_(inverse_softplus(params["sigma_bias"][layer]))
-        if noise == "homogeneous":  # one σ shared by every synapse
-            shared = params["sigma_weight"][0].reshape(-1)[:1]
-            model.phi_shared.copy_(inverse_softplus(shared))
-    return model
 
 
 # ---------------------------------------------------------------- .npz keys

@@ -99,3 +99,16 @@ def analytic_slopes(rho: float) -> dict[str, float]:
         "input_rate_squared": -2.0 / (rho + 2.0),  # Eq. 54b
         "posterior_variance": 2.0 / (rho + 2.0),  # Eq. 54c
     }
+
+
+def linear_model_slope(quantity: str, rho: float) -> float:
+    """Slope of log σ² against log quantity for a linear model (Eq. 29, Eq. 54a); NaN otherwise.
+
+    Eq. 29 gives σ² ∝ H^(-2/(ρ+2)); Eq. 54a gives σ² ∝ η^(4/(ρ+2)) when η ∝ H^(-1/2).
+    (Eq. 54b is about <x²>, not the <|x|> plotted here, so no input-rate slope.)
+    """
+    if quantity == "hessian":
+        return -2.0 / (rho + 2.0)
+    if quantity in ("learning_rate", "learning_rate_abs"):
+        return analytic_slopes(rho)["learning_rate"]
+    return float("nan")

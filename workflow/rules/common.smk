@@ -40,7 +40,7 @@ from efficient_synapses.config import (  # noqa: E402
     sweep_networks,
     training_groups,
 )
-from efficient_synapses.data.data import EXPERIMENTAL_FILES, MNIST_RAW_MD5  # noqa: E402
+from efficient_synapses.data.raw import EXPERIMENTAL_FILES, MNIST_RAW_MD5  # noqa: E402
 
 validate(config, schema="../schemas/config.schema.yaml")
 check_config(config)

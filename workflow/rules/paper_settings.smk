@@ -1,7 +1,7 @@
 # Per-epoch history of the Figure 2/3 networks (RMS σ every epoch, test accuracy every
 # training.history_test_every epochs) and the per-network table of a paper-settings
 # slice: accuracy, σ, epochs to convergence, equilibrium or in transit, overall cost
-# against the trivial chance-level network (efficient_synapses.reproduction.paper_slice).
+# against the trivial chance-level network (efficient_synapses.reproduction.histories).
 
 
 rule tabulate_training_history:

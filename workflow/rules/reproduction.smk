@@ -1,4 +1,4 @@
-# How close the workflow comes to the published results (efficient_synapses.reproduction.reproduction):
+# How close the workflow comes to the published results (efficient_synapses.reproduction.table):
 # the authors' arrays of Figures 2, 3 and 5 beside ours in one table with tolerances and
 # verdicts, and Figure 5 drawn from both.
 #

@@ -7,12 +7,12 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 
 
 from efficient_synapses.artefacts import write_npz
-from efficient_synapses.data.experimental_data import (
+from efficient_synapses.data.experimental_csv import (
     EXPECTED_ROWS,
     exclusions_frame,
     parse_experimental_csv,
 )
-from efficient_synapses.experimental.experimental import analyse_figure6
+from efficient_synapses.experimental.analysis import analyse_figure6
 from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]) as log:

@@ -9,7 +9,7 @@ import pandas as pd
 
 from efficient_synapses.artefacts import load_params, read_npz, weight_sigma, write_npz
 from efficient_synapses.logs import log_to
-from efficient_synapses.posterior.posterior_analysis import nohidden_data
+from efficient_synapses.posterior.comparison import nohidden_data
 
 with log_to(snakemake.log[0]) as log:
     p = snakemake.params

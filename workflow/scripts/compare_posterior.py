@@ -17,7 +17,7 @@ from efficient_synapses.artefacts import (
     write_npz,
 )
 from efficient_synapses.logs import log_to
-from efficient_synapses.posterior.posterior_analysis import figure7_data
+from efficient_synapses.posterior.comparison import figure7_data
 
 with log_to(snakemake.log[0]) as log:
     p = snakemake.params

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
-from efficient_synapses.data.data import EXPERIMENTAL_FILES, fetch_experimental
+from efficient_synapses.data.raw import EXPERIMENTAL_FILES, fetch_experimental
 from efficient_synapses.logs import log_to
 
 with log_to(snakemake.log[0]):

@@ -18,10 +18,10 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 import torch
 
 from efficient_synapses.artefacts import write_json, write_npz
-from efficient_synapses.data.data import load_mnist
+from efficient_synapses.data.raw import load_mnist
 from efficient_synapses.logs import log_to
-from efficient_synapses.synapses.curvature import layer_summary, load_network, network_statistics
-from efficient_synapses.synapses.curvature_analysis import fisher_vs_hessian_rows
+from efficient_synapses.synapses.extract import layer_summary, load_network, network_statistics
+from efficient_synapses.synapses.tables import fisher_vs_hessian_rows
 from efficient_synapses.training.engine import resolve_device
 from efficient_synapses.training.jobs import DTYPES
 

@@ -7,10 +7,10 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 
 import pandas as pd
 
-from efficient_synapses.figures.curvature import plot_synapse_patterns
 from efficient_synapses.figures.style import run_label
+from efficient_synapses.figures.synapses import plot_synapse_patterns
 from efficient_synapses.logs import log_to
-from efficient_synapses.reproduction.reproduction import variant_label
+from efficient_synapses.reproduction.table import variant_label
 
 with log_to(snakemake.log[0]), run_label(variant_label(snakemake.config["training"])):
     plot_synapse_patterns(

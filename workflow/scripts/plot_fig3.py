@@ -11,7 +11,7 @@ from efficient_synapses.data.published import compared_fig23_table
 from efficient_synapses.figures.style import run_label
 from efficient_synapses.figures.tradeoff import plot_fig3
 from efficient_synapses.logs import log_to
-from efficient_synapses.reproduction.reproduction import variant_label
+from efficient_synapses.reproduction.table import variant_label
 
 with log_to(snakemake.log[0]), run_label(variant_label(snakemake.config["training"])):
     # the authors' curves beside ours; no input unless published.compare

@@ -8,7 +8,7 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 from efficient_synapses.figures.exact_hessian import plot_exact_hessian
 from efficient_synapses.figures.style import run_label
 from efficient_synapses.logs import log_to
-from efficient_synapses.reproduction.reproduction import variant_label
+from efficient_synapses.reproduction.table import variant_label
 from efficient_synapses.synapses.exact_hessian import exact_hessian_table
 
 with (

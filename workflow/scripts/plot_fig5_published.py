@@ -10,7 +10,7 @@ import pandas as pd
 from efficient_synapses.figures.published import plot_fig5_published
 from efficient_synapses.figures.style import run_label
 from efficient_synapses.logs import log_to
-from efficient_synapses.reproduction.reproduction import variant_label
+from efficient_synapses.reproduction.table import variant_label
 
 with log_to(snakemake.log[0]), run_label(variant_label(snakemake.config["training"])):
     plot_fig5_published(

@@ -8,11 +8,11 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synap
 import pandas as pd
 
 from efficient_synapses.artefacts import read_npz
-from efficient_synapses.experimental.experimental import ko_slope_for_appendix5
+from efficient_synapses.experimental.analysis import ko_slope_for_appendix5
 from efficient_synapses.figures.posterior import plot_figure_a5
 from efficient_synapses.figures.style import run_label
 from efficient_synapses.logs import log_to
-from efficient_synapses.reproduction.reproduction import variant_label
+from efficient_synapses.reproduction.table import variant_label
 
 with (
     log_to(snakemake.log[0]) as log,

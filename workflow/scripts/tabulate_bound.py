@@ -9,7 +9,7 @@ import pandas as pd
 
 from efficient_synapses.artefacts import all_weight_sigmas, load_params
 from efficient_synapses.logs import log_to
-from efficient_synapses.posterior.posterior_analysis import bound_rows
+from efficient_synapses.posterior.comparison import bound_rows
 
 with log_to(snakemake.log[0]) as log:
     rows = []

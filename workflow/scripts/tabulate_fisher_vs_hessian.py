@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
 from efficient_synapses.logs import log_to
-from efficient_synapses.synapses.curvature_analysis import fisher_vs_hessian_table
+from efficient_synapses.synapses.tables import fisher_vs_hessian_table
 
 with log_to(snakemake.log[0]) as log:
     table = fisher_vs_hessian_table(snakemake.params.networks)

@@ -10,7 +10,7 @@ import pandas as pd
 from efficient_synapses.artefacts import atomic_write, read_npz
 from efficient_synapses.data.published import fig5_table, fig5_unit_summary, fig23_table
 from efficient_synapses.logs import log_to
-from efficient_synapses.reproduction.reproduction import (
+from efficient_synapses.reproduction.table import (
     drift_rows,
     fig5_rows,
     fig23_rows,

@@ -6,7 +6,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(snakemake.scriptdir).parent))  # the efficient_synapses package
 
 from efficient_synapses.logs import log_to
-from efficient_synapses.reproduction.paper_slice import history_table
+from efficient_synapses.reproduction.histories import history_table
 
 with log_to(snakemake.log[0]) as log:
     table = history_table(snakemake.input)

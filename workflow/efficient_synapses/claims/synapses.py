@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..statistics import mean_sd
-from ..synapses.curvature_analysis import IMPORTANCE_VS_INPUT
+from ..synapses.tables import IMPORTANCE_VS_INPUT
 from .core import (
     IDENTITY_TOLERANCE,
     PAPER,

@@ -20,7 +20,7 @@ Layout (``../shared/data/README.md``, "published/"):
   the pixels (784,) for layer 1, the mean output of the layer before per minibatch
   position (20 x 100) for layers 2 and 3.
 
-Reductions use our own statistics module with our own definitions (``curvature_analysis``):
+Reductions use our own statistics module with our own definitions (``synapses.tables``):
 the learning rate of the Methods is η_base / <|g|>, so its ranks are those of 1 / (the
 accumulated |g|); the input rate of a synapse is that of its presynaptic unit; synapses
 whose quantity is not positive and finite are left out of a log-log fit and of its
@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 
 from ..artefacts import rho_value
+from ..costs import linear_model_slope
 from ..statistics import layer_unit_summary, loglog_fit
-from ..synapses.curvature_analysis import linear_model_slope
 
 # Rows of the Figure 2/3 arrays and the ρ of the four Figure 5 networks, in order.
 PUBLISHED_RHOS = ("1/2", "2/3", "4/3", "2")
@@ -124,7 +124,7 @@ def fig5_index(rho: str, layer: int) -> int:
 
 def fig5_layer(directory: str | Path, rho: str, layer: int) -> dict[str, np.ndarray]:
     """Per-synapse arrays of one layer of the published Figure 5 network of ``rho``, named
-    as ``curvature_analysis.layer_quantities`` names ours (flat, one value per synapse),
+    as ``synapses.tables.layer_quantities`` names ours (flat, one value per synapse),
     plus ``unit_output``: the mean output of each presynaptic unit (hidden layers only)."""
     directory = Path(directory) / "data-fig5"
     k = fig5_index(rho, layer)

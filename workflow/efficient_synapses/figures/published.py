@@ -9,9 +9,9 @@ import pandas as pd
 
 from ..artefacts import read_npz
 from ..data.published import PUBLISHED_RHOS, fig5_layer, fig5_table
-from ..synapses.curvature_analysis import layer_quantities
-from .curvature import LAYER_NAMES, XLABELS, _pattern_panel
+from ..synapses.tables import layer_quantities
 from .style import apply_style, plt, rho_title, save_figure, tidy_log_axes
+from .synapses import LAYER_NAMES, XLABELS, _pattern_panel
 
 QUANTITIES = ("hessian", "learning_rate_abs", "input_rate")
 

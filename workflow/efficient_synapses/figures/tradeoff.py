@@ -67,7 +67,7 @@ def _mark_diverged(ax, rows: pd.DataFrame, xcol: str, ycol: str, corner: str = "
 
 def trivial_bounds(table: pd.DataFrame) -> dict[tuple[str, str], float]:
     """Per (noise, ρ): the largest c_θ of its trained networks, below which some trained
-    state is cheaper than every trivial network (cost_analysis.trivial_optimum_lower_bound).
+    state is cheaper than every trivial network (chance_bound.trivial_optimum_lower_bound).
     Only values inside the range of c the table covers: a bound far outside it (a network
     barely better than chance gives c_θ near 0) says nothing about the curves drawn."""
     column = "c_beats_trivial_below"
@@ -134,7 +134,7 @@ def plot_fig2(table: pd.DataFrame, pdf, png, published: pd.DataFrame | None = No
             if bound is not None:
                 # Below this c some trained state is cheaper than every trivial network,
                 # so the trivial network cannot be the global optimum there. Beyond it the
-                # bound shows nothing either way (cost_analysis).
+                # bound shows nothing either way (chance_bound).
                 trans = blended_transform_factory(ax_acc.transData, ax_acc.transAxes)
                 ax_acc.plot(
                     [bound],

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..costs import c_from_s
-from ..data.data import Dataset
+from ..data.raw import Dataset
 from ..training.engine import TrainOptions, train
 from ..training.model import StochasticMLP
 from ..training.objectives import (

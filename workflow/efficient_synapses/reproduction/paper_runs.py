@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from ..data.published import PUBLISHED_RHOS, fig23_table
-from .reproduction import crossing_log10
+from .table import crossing_log10
 
 PUBLISHED_GRID = {"start": -4.0, "step": 0.25, "count": 30}
 # Published accuracy between these (fractions): the curve's transition.

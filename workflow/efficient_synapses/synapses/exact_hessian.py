@@ -7,7 +7,7 @@ distribution matches the data's; it departs from the Hessian where the training 
 is small (Kunstner, Balles & Hennig 2019, "Limitations of the empirical Fisher
 approximation"). The statistics pass therefore also computes the exact H_ii for a
 random subset of synapses per layer
-(:func:`efficient_synapses.synapses.curvature.exact_hessian_subset`).
+(:func:`efficient_synapses.synapses.extract.exact_hessian_subset`).
 This module compares, on that same subset, σ² against the empirical Fisher and σ²
 against the exact H_ii: one table row per (network, layer, Hessian estimate), and the
 Figure 5 layout drawn both ways.

@@ -28,9 +28,10 @@ from pathlib import Path
 import torch
 
 from ..artefacts import save_torch
-from ..data.data import Dataset
-from .fused import AdamSettings, FusedStep, regulariser_of
+from ..data.raw import Dataset
+from .fused import AdamSettings, FusedStep
 from .model import StochasticMLP, network_noise_generators, noise_stream_seed
+from .regulariser import regulariser_of
 
 NOISE_STREAMS = ("per_network", "shared")
 ON_NON_FINITE = ("raise", "isolate")

@@ -32,13 +32,12 @@ from numba import config, get_thread_id, njit, prange, set_parallel_chunksize
 from numba.core import types
 from numba.extending import intrinsic, overload
 
-from .fused import (
+from .regulariser import (
     CHUNK,
     HETEROGENEOUS,
     SHARED,
     SHARED_RMS,
     VARIATIONAL_LAPLACE,
-    model_means,
 )
 
 # Fast-math flags. The elementary functions keep the order of their operations (the range
@@ -676,7 +675,7 @@ class NumbaPasses:
         rho, c = np.asarray(reg.rho), np.asarray(reg.c)
         self.rho = rho.astype(dtype)
         self.rc = (reg.dataset_weight * rho * c).astype(dtype)
-        sizes = [p[0].numel() for p in model_means(model)]
+        sizes = [p[0].numel() for pair in model.means() for p in pair]
         self.offsets = np.cumsum([0, *sizes[:-1]]).astype(np.int64)
         self.jobs = _jobs(sizes, model.n_networks)
         self.k = model.n_networks

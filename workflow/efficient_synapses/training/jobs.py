@@ -27,14 +27,12 @@ from ..artefacts import (
     checkpoint_file,
     load_params,
     remove_other_checkpoints,
-    save_params,
-    set_means,
     write_metrics,
 )
 from ..config import model_variant, prior_scale, resolve_training
 from ..costs import reliability_cost_at_s
-from ..data.data import Dataset, load_mnist
-from .cost_analysis import network_cost_summary, trivial_cost_lower_bound
+from ..data.raw import Dataset, load_mnist
+from .chance_bound import network_cost_summary, trivial_cost_lower_bound
 from .drift import drift_metrics, unit_activity_record
 from .engine import (
     TrainHistory,
@@ -48,6 +46,7 @@ from .engine import (
 from .fused import set_threads
 from .model import StochasticMLP
 from .objectives import EnergyEfficientObjective, VariationalObjective
+from .params import save_params, set_means
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -376,7 +375,7 @@ def training_metrics(
             # the weights; sigma_rms is that of the σ the weights were sampled with.
             metrics["sigma_rms_own"] = own_rms[i]
         # Overall cost at the end (last epoch's means) against a trivial, chance-level
-        # network's (efficient_synapses.training.cost_analysis).
+        # network's (efficient_synapses.training.chance_bound).
         last_parts = {name: values[i] for name, values in history.parts[-1].items()}
         summary = network_cost_summary(last_parts, n_train, batch_size, spec.c, trivial)
         metrics["cost_at_end"] = finite_or_none(summary)

@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-NOISE_SETTINGS = ("heterogeneous", "homogeneous")
+from ..artefacts import NOISE_SETTINGS
+
 # "methods": the network and costs as the paper's Methods state them. "released_code":
 # as the authors' released sims-fig2and3.py ran them: no ReLU after the first layer, a
 # ReLU after every later layer (the logits too), and homogeneous noise sampled with the

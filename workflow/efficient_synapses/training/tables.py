@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..artefacts import read_metrics
-from .cost_analysis import cost_at_end
+from .chance_bound import cost_at_end
 
 TRAINING_COLUMNS = [
     "noise",
@@ -57,10 +57,10 @@ DRIFT_COLUMNS = [
 ]
 
 
-# Per-dataset costs at the end of training (efficient_synapses.training.cost_analysis); empty
+# Per-dataset costs at the end of training (efficient_synapses.training.chance_bound); empty
 # chance_bound: N H(y), below which no trivial network's cost goes; above_chance_bound:
 # this network's cost exceeds it; c_beats_trivial_below: c_θ, below which this state is
-# cheaper than every trivial network (empty: no such c). efficient_synapses.training.cost_analysis
+# cheaper than every trivial network (empty: no such c). efficient_synapses.training.chance_bound
 COST_COLUMNS = ["overall_cost", "chance_bound", "above_chance_bound", "c_beats_trivial_below"]
 
 

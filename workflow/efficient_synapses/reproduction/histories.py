@@ -16,7 +16,7 @@ training, at least 5) of unchanged values before the end; otherwise it is in tra
 
 Usage, on finished runs (each a workflow directory holding results/train/...):
 
-    python -m efficient_synapses.reproduction.paper_slice \
+    python -m efficient_synapses.reproduction.histories \
         /tmp/paper-slice-methods /tmp/paper-slice-released
 """
 
@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..artefacts import read_metrics, write_metrics
-from ..training.cost_analysis import cost_at_end, network_cost_summary, trivial_cost_lower_bound
+from ..training.chance_bound import cost_at_end, network_cost_summary, trivial_cost_lower_bound
 
 SIGMA_REL_TOL = 0.10
 ACCURACY_TOL = 0.02
@@ -234,7 +234,7 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 def _run_trivial_cost(run: Path, metrics_file: Path) -> float | None:
     """N H(y) of the training labels a run used (its own verified MNIST copy)."""
-    from ..data.data import load_mnist
+    from ..data.raw import load_mnist
 
     raw = run / "results" / "data" / "mnist" / "MNIST" / "raw"
     if not raw.is_dir():

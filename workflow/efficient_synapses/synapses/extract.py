@@ -55,13 +55,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..artefacts import (
-    GRADIENT_MODES,
-    load_params,
-    network_from_params,
-    statistics_key,
-    statistics_layers,
-)
+from ..artefacts import GRADIENT_MODES, load_params, statistics_key, statistics_layers
 from ..training.engine import TrainOptions, train
 from ..training.model import StochasticMLP
 from ..training.objectives import (  # noqa: F401  (gaussian_performance_cost re-exported)
@@ -71,6 +65,7 @@ from ..training.objectives import (  # noqa: F401  (gaussian_performance_cost re
     gaussian_performance_cost,
     performance_cost,
 )
+from ..training.params import network_from_params
 
 
 def load_network(

@@ -1,6 +1,6 @@
 """The statistics of Figure 6: correlations and slopes of the experimental data, bootstrapped.
 
-The data are parsed and validated by :mod:`efficient_synapses.data.experimental_data`:
+The data are parsed and validated by :mod:`efficient_synapses.data.experimental_csv`:
 
 * Sjöström et al. (2001) LTP and LTD recordings (Fig. 6a): release probability before
   plasticity against the relative weight change.
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..data.experimental_data import ParsedTable
+from ..data.experimental_csv import ParsedTable
 from ..statistics import (
     bootstrap_pairs,
     estimate_row,

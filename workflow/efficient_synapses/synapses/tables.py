@@ -1,6 +1,6 @@
 """Tables of the synapse statistics (Fig. 5, Appendix 6): NumPy only, no PyTorch.
 
-Reads the ``statistics.npz`` files written by :mod:`efficient_synapses.synapses.curvature`
+Reads the ``statistics.npz`` files written by :mod:`efficient_synapses.synapses.extract`
 and reduces each (network, layer, quantity) to a Spearman correlation and a
 log-log slope of σ² against the quantity. Synapses whose quantity is not
 positive and finite cannot sit on a log axis: those from dead hidden units
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..artefacts import GRADIENT_MODES, read_npz, statistics_key, statistics_layers
-from ..costs import analytic_slopes
+from ..costs import linear_model_slope
 from ..statistics import loglog_fit, spearman
 
 QUANTITIES = ("hessian", "learning_rate", "learning_rate_abs", "input_rate")
@@ -48,19 +48,6 @@ def layers_in(arrays: Mapping[str, np.ndarray]) -> list[int]:
 def gradient_modes_in(arrays: Mapping[str, np.ndarray]) -> list[str]:
     """The gradient modes whose Fisher estimate the statistics hold."""
     return [m for m in GRADIENT_MODES if statistics_key("hessian", 1, m) in arrays]
-
-
-def linear_model_slope(quantity: str, rho: float) -> float:
-    """Slope of log σ² against log quantity for a linear model (Eq. 29, Eq. 54a); NaN otherwise.
-
-    Eq. 29 gives σ² ∝ H^(-2/(ρ+2)); Eq. 54a gives σ² ∝ η^(4/(ρ+2)) when η ∝ H^(-1/2).
-    (Eq. 54b is about <x²>, not the <|x|> plotted here, so no input-rate slope.)
-    """
-    if quantity == "hessian":
-        return -2.0 / (rho + 2.0)
-    if quantity in ("learning_rate", "learning_rate_abs"):
-        return analytic_slopes(rho)["learning_rate"]
-    return float("nan")
 
 
 # Rows of curvature.csv that relate two synapse statistics other than σ²: synapse

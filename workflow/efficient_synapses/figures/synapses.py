@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..artefacts import read_npz
 from ..statistics import subsample
-from ..synapses.curvature_analysis import layer_quantities
+from ..synapses.tables import layer_quantities
 from .style import (
     NOISE_COLOURS,
     apply_style,

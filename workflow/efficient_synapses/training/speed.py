@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from ..artefacts import NetworkSpec
-from ..data.data import MNIST_RAW_MD5, Dataset, fetch_mnist, load_mnist, read_idx
+from ..data.raw import MNIST_RAW_MD5, Dataset, fetch_mnist, load_mnist, read_idx
 from .engine import TrainOptions, train
 from .model import StochasticMLP
 from .objectives import EnergyEfficientObjective
