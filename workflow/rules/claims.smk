@@ -14,6 +14,7 @@ rule tabulate_claims:
         nohidden_slopes="results/tables/nohidden_slopes.csv",
         elbo_bound="results/tables/elbo_bound.csv",
         toy_regression="results/tables/toy_regression.csv",
+        training_history="results/tables/training_history.csv",
     output:
         csv=report("results/claims.csv", caption="../report/claims.rst", category="Claims"),
         md="results/claims.md",

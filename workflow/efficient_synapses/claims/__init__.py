@@ -7,7 +7,8 @@ One module per figure family, each readable on its own:
 * ``synapses``: Figure 5, Appendix 6 and Appendix 3 (curvature.csv, fisher_vs_hessian.csv);
 * ``experimental``: Figure 6 and Appendix 5's biological slope (experimental.csv);
 * ``posterior``: Figure 7, Appendix 5's network without hidden layer, Appendix 4's bound;
-* ``regression``: Appendix 4's toy regression (toy_regression.csv).
+* ``regression``: Appendix 4's toy regression (toy_regression.csv);
+* ``convergence``: the Methods' "rapid convergence" (training_history.csv).
 
 ``all_claims`` assembles every row from the workflow's tables.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .convergence import convergence_claims
 from .core import (
     COLUMNS,
     IDENTITY_TOLERANCE,
@@ -59,6 +61,7 @@ from .tradeoff import (
     crossing_interval,
     heterogeneous_at_least_as_accurate,
     heterogeneous_better_at_equal,
+    heterogeneous_considerably_more_accurate,
     heterogeneous_tolerates_larger_c,
     mean_gain_at_equal,
     noise_reduced_slightly,
@@ -83,6 +86,7 @@ __all__ = [
     "bound_checks",
     "claims_markdown",
     "claims_table",
+    "convergence_claims",
     "crossing_c",
     "crossing_interval",
     "curvature_claims",
@@ -91,6 +95,7 @@ __all__ = [
     "fisher_claims",
     "heterogeneous_at_least_as_accurate",
     "heterogeneous_better_at_equal",
+    "heterogeneous_considerably_more_accurate",
     "heterogeneous_tolerates_larger_c",
     "importance_claims",
     "independent_claims",
@@ -130,6 +135,13 @@ def all_claims(tables: dict[str, pd.DataFrame], criteria: dict, gradient: str) -
     rows += nohidden_claims(tables["nohidden_slopes"], criteria["slope_tolerance"])
     if "toy_regression" in tables:
         rows += toy_claims(tables["toy_regression"], criteria["toy_breakdown_spearman"])
+    if "training_history" in tables and "convergence_window_epochs" in criteria:
+        rows += convergence_claims(
+            tables["training_history"],
+            criteria["convergence_window_epochs"],
+            criteria["convergence_max_sigma_decades"],
+            criteria["convergence_max_accuracy_change"],
+        )
     rows += learning_rate_identity(tables["curvature"], gradient)
     rows += posterior_sanity(tables["posterior_slopes"])
     rows += bound_checks(tables["elbo_bound"])

@@ -111,7 +111,62 @@ def posterior_claims(table: pd.DataFrame) -> list[ClaimResult]:
                 fails_if="in some seed or c the interval of the slope reaches 0 or 1",
             ),
         ]
+    rows += _fig7c_rows(measured, what, note)
     rows.append(_slope_rises_as_rho_falls(measured, what, note))
+    return rows
+
+
+FIG7C_RHO = "1/2"  # Figure 7c: ρ = 1/2 at the three values of c of its legend
+
+
+def _fig7c_rows(measured: pd.DataFrame, what: str, note: str) -> list[ClaimResult]:
+    """Figure 7c: the same two sentences judged at each c of ρ = 1/2 on its own (the rows
+    above pool the values of c of each ρ); the same fits, so the same evidence."""
+    rows = []
+    at_rho = measured[measured["rho"] == FIG7C_RHO]
+    for factor, g in at_rho.groupby("c_factor", sort=True):
+        c = float(g["c"].iloc[0]) if "c" in g else float("nan")
+        scope = f"Fig. 7c: rho={FIG7C_RHO}, c = {c:.3g} (s^ρ/ρ x {factor:.3g}){note}"
+        scope += dead_fraction(g)
+        per_seed = g.groupby("seed")
+        r_low = _column(g, "spearman_r_ci_low", "spearman_r")
+        rma = _column(g, "rma_slope", "slope")
+        rma_low = _column(g, "rma_slope_ci_low", "slope")
+        rma_high = _column(g, "rma_slope_ci_high", "slope")
+        rows += [
+            ClaimResult(
+                PAPER,
+                "sigma_tracks_posterior_fig7c",
+                "Optimised σ² and the posterior variance correlate positively, at this c",
+                QUOTE_FIG7_CORRELATION,
+                "fig7",
+                scope,
+                f"Spearman({what}); lower end of its 95 % interval {r_low.min():.2g}",
+                *mean_sd(per_seed["spearman_r"].mean()),
+                per_seed.ngroups,
+                "Spearman > 0 with its 95 % interval above 0, in every seed",
+                bool(len(g) > 0 and (g["spearman_r"] > 0).all() and (r_low > 0).all()),
+                evidence=FIG7_GROUP,
+                fails_if="in some seed the rank correlation's interval reaches 0",
+            ),
+            ClaimResult(
+                PAPER,
+                "posterior_slope_below_one_fig7c",
+                "Optimised variability is less heterogeneous than the posterior (0 < slope < 1), "
+                "at this c",
+                QUOTE_FIG7_BELOW_ONE,
+                "fig7",
+                scope,
+                f"reduced-major-axis slope of log σ² on log σ²_post ({what}); 95 % interval "
+                f"{rma_low.min():.2g} to {rma_high.max():.2g}",
+                *mean_sd(rma.groupby(g["seed"]).mean()),
+                per_seed.ngroups,
+                "the slope's 95 % interval inside (0, 1), in every seed",
+                bool(len(g) > 0 and (rma_low > 0).all() and (rma_high < 1).all()),
+                evidence=FIG7_GROUP,
+                fails_if="in some seed the interval of the slope reaches 0 or 1",
+            ),
+        ]
     return rows
 
 

@@ -1,101 +1,121 @@
-"""The drift figure: silent units and where σ grows, per epoch, one line per network."""
+"""The drift figure: silent units and where σ grows, per epoch, readable at any run size.
+
+Rows: ρ; columns: (a) silent hidden units, (b) RMS σ of the weights of live units, (c) RMS
+σ of the weights touching a silent unit, (d) sampled test accuracy. One line per (noise
+setting, c): coloured by c on a colour bar, solid for heterogeneous and dashed for
+homogeneous noise, the mean over seeds with the seeds' range as a band; a history of one
+recorded epoch is drawn as points.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 
-from .style import apply_style, plt, save_figure, tidy_log_axes
+from .style import (
+    NOISE_LINES,
+    add_c_colourbar,
+    apply_style,
+    c_colour,
+    integer_epoch_axis,
+    noise_legend_handles,
+    plt,
+    rho_title,
+    save_figure,
+    tidy_log_axes,
+)
 
-# Hidden layers whose silent units are drawn (the paper's 784-100-100-10 has two).
-LAYER_STYLES = {1: "-", 2: "--"}
-
-
-def network_label(row) -> str:
-    """'het ρ=2 c=1 s0' (variant when not the Methods')."""
-    variant = "" if row["variant"] == "methods" else f" [{row['variant']}]"
-    return f"{row['noise'][:3]} ρ={row['rho']} c={row['c']:.3g} s{row['seed']}{variant}"
+QUANTITIES = [
+    ("silent_units", "silent hidden units\n(both layers, at w = μ)", "a  silent units", False),
+    ("sigma_rms_live", "RMS σ", "b  weights of live units", True),
+    ("sigma_rms_silent_touching", "RMS σ", "c  weights touching a silent unit", True),
+    ("test_accuracy_sampled", "test accuracy\n(sampled weights)", "d  accuracy", False),
+]
 
 
 def drift_series(history: pd.DataFrame) -> pd.DataFrame:
     """The epochs at which the drift measurements were recorded (every
-    ``training.history_test_every`` epochs and the last)."""
+    ``training.history_test_every`` epochs and the last), with the silent units of every
+    hidden layer added up (``silent_units``)."""
     if "silent_units_layer1" not in history.columns:
         return history.iloc[0:0]
-    return history.dropna(subset=["silent_units_layer1"])
+    recorded = history.dropna(subset=["silent_units_layer1"]).copy()
+    layers = [c for c in recorded.columns if c.startswith("silent_units_layer")]
+    recorded["silent_units"] = recorded[layers].sum(axis=1)
+    return recorded
+
+
+def _seed_band(group: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Per epoch: mean, min and max over the seeds of ``column``."""
+    stats = group.groupby("epoch")[column].agg(["mean", "min", "max"]).reset_index()
+    return stats.dropna(subset=["mean"])
 
 
 def plot_drift(history: pd.DataFrame, pdf, png) -> None:
-    """Per recorded epoch and network: (a) silent hidden units at w = μ (layer 1 solid,
-    layer 2 dashed), (b) RMS σ of the live weights, (c) RMS σ of the weights touching a
-    silent unit, (d) test accuracy with sampled weights. One colour per network."""
+    """The drift figure (see the module docstring) from training_history.csv."""
     apply_style()
     recorded = drift_series(history)
-    keys = ["variant", "noise", "rho", "c", "seed"]
-    fig, axes = plt.subplots(1, 4, figsize=(10.0, 3.2))
     if recorded.empty:
-        for ax in axes:
-            ax.text(
-                0.5,
-                0.5,
-                "no drift measurements recorded",
-                ha="center",
-                va="center",
-                transform=ax.transAxes,
-                fontsize=7,
-            )
+        fig, ax = plt.subplots(figsize=(4.0, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no drift measurements recorded", ha="center", va="center", size=8)
         save_figure(fig, pdf, png)
         return
     recorded = recorded.assign(rho=recorded["rho"].astype(str))
-    groups = list(recorded.groupby(keys, sort=True))
-    colours = plt.cm.tab10(np.linspace(0, 1, 10))
-    for n, (_, g) in enumerate(groups):
-        g = g.sort_values("epoch")
-        colour = colours[n % 10]
-        label = network_label(g.iloc[0])
-        for layer, ls in LAYER_STYLES.items():
-            column = f"silent_units_layer{layer}"
-            if column in g:
-                axes[0].plot(g["epoch"], g[column], ls=ls, color=colour, lw=1, marker="o", ms=2)
-        axes[1].plot(
-            g["epoch"], g["sigma_rms_live"], color=colour, lw=1, marker="o", ms=2, label=label
-        )
-        axes[2].plot(
-            g["epoch"], g["sigma_rms_silent_touching"], color=colour, lw=1, marker="o", ms=2
-        )
-        axes[3].plot(g["epoch"], g["test_accuracy_sampled"], color=colour, lw=1, marker="o", ms=2)
-    axes[0].set_ylabel(
-        "silent hidden units (never active at w = μ\non the training set; solid layer 1, dashed 2)"
+    rhos = recorded[["rho", "rho_value"]].drop_duplicates().sort_values("rho_value")["rho"]
+    rhos = rhos.tolist()
+    cs = np.sort(recorded["c"].unique())
+    epochs = np.sort(recorded["epoch"].unique())
+    single = len(epochs) == 1
+    fig, axes = plt.subplots(
+        len(rhos), 4, figsize=(10.0, 1.9 * len(rhos) + 0.9), squeeze=False, sharex=True
     )
-    axes[0].set_title("a  silent units", loc="left")
-    axes[1].set_ylabel("RMS σ")
-    axes[1].set_title("b  weights of live units", loc="left")
-    axes[2].set_ylabel("RMS σ")
-    axes[2].set_title("c  weights touching a silent unit", loc="left")
-    axes[3].set_ylabel("test accuracy (sampled weights)")
-    axes[3].set_title("d  accuracy", loc="left")
-    axes[3].set_ylim(0, 1)
-    axes[3].axhline(0.1, color="k", lw=0.5, ls=":")  # chance level
-    for ax in axes[1:3]:
-        if (recorded[["sigma_rms_live", "sigma_rms_silent_touching"]] > 0).any().any():
-            ax.set_yscale("log")
-            tidy_log_axes(ax)
-    low, high = axes[1].get_ylim()
-    low2, high2 = axes[2].get_ylim()
-    if axes[1].get_yscale() == "log":  # the same σ axis in b and c, to compare them
-        for ax in axes[1:3]:
-            ax.set_ylim(min(low, low2), max(high, high2))
-    for ax in axes:
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for i, rho in enumerate(rhos):
+        at_rho = recorded[recorded["rho"] == rho]
+        for (noise, c), group in at_rho.groupby(["noise", "c"]):
+            colour = c_colour(c, cs)
+            for j, (column, _, _, _) in enumerate(QUANTITIES):
+                if column not in group:
+                    continue
+                band = _seed_band(group, column)
+                ax = axes[i, j]
+                if single:
+                    ax.errorbar(band["epoch"], band["mean"],
+                                yerr=[band["mean"] - band["min"], band["max"] - band["mean"]],
+                                fmt="o", color=colour, ms=3, elinewidth=0.6)  # fmt: skip
+                else:
+                    ax.plot(band["epoch"], band["mean"], color=colour, lw=1,
+                            ls=NOISE_LINES[noise])  # fmt: skip
+                    ax.fill_between(band["epoch"], band["min"], band["max"], color=colour,
+                                    alpha=0.15, lw=0)  # fmt: skip
+        axes[i, 0].set_ylabel(f"{rho_title(rho)}\n{QUANTITIES[0][1]}", fontsize=7)
+        for j, (column, ylabel, _, logy) in enumerate(QUANTITIES):
+            ax = axes[i, j]
+            if j > 0:
+                ax.set_ylabel(ylabel, fontsize=7)
+            if logy and (at_rho[column] > 0).any():
+                ax.set_yscale("log")
+                tidy_log_axes(ax)
+        axes[i, 3].set_ylim(0, 1)
+        axes[i, 3].axhline(0.1, color="k", lw=0.5, ls=":")  # chance level
+    for j, (_, _, title, _) in enumerate(QUANTITIES):
+        axes[0, j].set_title(title, loc="left")
+        axes[-1, j].set_xlabel("epoch")
+        integer_epoch_axis(axes[-1, j], epochs)
     fig.legend(
-        *axes[1].get_legend_handles_labels(),
-        loc="lower center",
-        ncol=min(4, len(groups)),
+        handles=noise_legend_handles(points=single) + _band_handle(single),
+        loc="lower left",
+        ncol=3,
         frameon=False,
-        fontsize=6,
+        fontsize=7,
     )
-    rows = int(np.ceil(len(groups) / 4))
-    fig.tight_layout(rect=(0, 0.05 + 0.04 * rows, 1, 1))
+    fig.tight_layout(rect=(0, 0.06, 0.9, 1))
+    add_c_colourbar(fig, cs, rect=(0.92, 0.15, 0.012, 0.7))
     save_figure(fig, pdf, png)
+
+
+def _band_handle(single: bool) -> list:
+    from matplotlib.patches import Patch
+
+    label = "bar: range over seeds" if single else "band: range over seeds"
+    return [Patch(facecolor="0.6", alpha=0.3, label=label)]

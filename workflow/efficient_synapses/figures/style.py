@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 from pathlib import Path
 
 import matplotlib
@@ -24,6 +25,9 @@ from ..statistics import mean_sd  # noqa: E402
 # The paper's colours: green for optimised heterogeneous noise, grey for homogeneous.
 NOISE_COLOURS = {"heterogeneous": "#2e8b57", "homogeneous": "#808080"}
 NOISE_LABELS = {"heterogeneous": "heterogeneous σ", "homogeneous": "homogeneous σ"}
+# In figures of many networks the colour says c, the line style the noise setting.
+NOISE_LINES = {"heterogeneous": "-", "homogeneous": "--"}
+C_COLOURMAP = "viridis"
 
 STYLE = {
     "font.size": 8,
@@ -138,14 +142,144 @@ def run_label(text: str | None):
         _RUN_LABEL.reset(token)
 
 
+# A legend with more entries than this cannot be read at a glance: a figure with many
+# networks labels them by colour bar and line style instead.
+MAX_LEGEND_ENTRIES = 12
+# With this set (the integration test sets it), saving a figure checks that it can be read
+# (``legibility_problems``) and stops with an error that names the figure and the problem.
+CHECK_ENV = "EFFICIENT_SYNAPSES_CHECK_FIGURES"
+
+
+class FigureLegibilityError(ValueError):
+    """A figure whose legend is too long or whose text overlaps another panel."""
+
+
+def _axes_texts(ax) -> list:
+    """The texts that belong to one axes: titles, axis labels, tick labels, annotations."""
+    texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+    texts += ax.xaxis.get_ticklabels() + ax.yaxis.get_ticklabels() + list(ax.texts)
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def _shrunk(box, pixels: float = 1.0):
+    """The box without its outer pixel: texts that only touch are not counted."""
+    from matplotlib.transforms import Bbox
+
+    return Bbox.from_extents(box.x0 + pixels, box.y0 + pixels, box.x1 - pixels, box.y1 - pixels)
+
+
+def legibility_problems(fig, max_legend_entries: int = MAX_LEGEND_ENTRIES) -> list[str]:
+    """What makes ``fig`` hard to read: a legend of more than ``max_legend_entries``
+    entries; a text of one axes (title, label, tick label, annotation) over another axes'
+    panel or over one of its texts. Measured with the renderer's window extents."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    problems = []
+    legends = list(fig.legends) + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    for legend in legends:
+        n = len([t for t in legend.get_texts() if t.get_text().strip()])
+        if n > max_legend_entries:
+            problems.append(f"a legend of {n} entries (at most {max_legend_entries})")
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    boxes = {ax: _shrunk(ax.get_window_extent(renderer)) for ax in axes}
+    texts = {
+        ax: [(t, _shrunk(t.get_window_extent(renderer))) for t in _axes_texts(ax)] for ax in axes
+    }
+
+    def name(ax) -> str:
+        title = ax.get_title() or ax.get_title("left") or ax.get_ylabel() or "a panel"
+        return repr(title.splitlines()[0][:40])
+
+    for a in axes:
+        for b in axes:
+            if a is b:
+                continue
+            for text, box in texts[a]:
+                if box.overlaps(boxes[b]):
+                    problems.append(f"text {text.get_text()[:30]!r} of {name(a)} over {name(b)}")
+                    continue
+                for other, other_box in texts[b]:
+                    if box.overlaps(other_box):
+                        problems.append(
+                            f"text {text.get_text()[:30]!r} of {name(a)} over "
+                            f"{other.get_text()[:30]!r} of {name(b)}"
+                        )
+                        break
+    return list(dict.fromkeys(problems))
+
+
 def save_figure(fig, pdf: str | Path, png: str | Path) -> None:
     """Write the figure as PDF and PNG, then close it; under the panels, the run's label
-    (``run_label``), if any: below the figure's own area, so it overlaps nothing."""
+    (``run_label``), if any: below the figure's own area, so it overlaps nothing. With
+    ``CHECK_ENV`` set, a figure that cannot be read stops here (``legibility_problems``)."""
     label = _RUN_LABEL.get()
     if label:
         fig.text(0.995, -0.005, f"variant: {label}", ha="right", va="top", fontsize=6,
                  color="0.4")  # fmt: skip
+    if os.environ.get(CHECK_ENV):
+        problems = legibility_problems(fig)
+        if problems:
+            plt.close(fig)
+            raise FigureLegibilityError(f"{png}: " + "; ".join(problems[:6]))
     for path in (pdf, png):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, bbox_inches="tight")
     plt.close(fig)
+
+
+# --- figures of many networks: c on a colour bar, noise setting by line style ------------
+
+
+def c_colour(c: float, cs) -> tuple:
+    """The colour of ``c`` among the values ``cs`` (by log10 c, on ``C_COLOURMAP``)."""
+    logs = np.log10(np.asarray(cs, dtype=float))
+    low, high = float(logs.min()), float(logs.max())
+    t = 0.5 if high == low else (np.log10(c) - low) / (high - low)
+    return plt.get_cmap(C_COLOURMAP)(0.05 + 0.85 * t)
+
+
+def add_c_colourbar(fig, cs, rect=(0.92, 0.15, 0.012, 0.7)):
+    """A colour bar of log10 c for the colours of ``c_colour``, in its own axes at ``rect``
+    (figure coordinates), ticked at the values of c drawn (at most about eight)."""
+    import matplotlib as mpl
+
+    logs = np.log10(np.asarray(sorted(set(cs)), dtype=float))
+    low, high = float(logs.min()), float(logs.max())
+    if high == low:
+        low, high = low - 0.5, high + 0.5
+    span = high - low
+    norm = mpl.colors.Normalize(low - 0.05 / 0.85 * span, high + 0.1 / 0.85 * span)
+    cax = fig.add_axes(rect)
+    bar = fig.colorbar(mpl.cm.ScalarMappable(norm=norm, cmap=C_COLOURMAP), cax=cax)
+    step = max(1, int(np.ceil(len(logs) / 8)))
+    bar.set_ticks(logs[::step])
+    bar.set_ticklabels([f"{v:g}" for v in logs[::step]])
+    bar.set_label("log10 c", fontsize=7)
+    cax.tick_params(labelsize=6)
+    return bar
+
+
+def noise_legend_handles(points: bool = False) -> list:
+    """Legend entries for the line style of each noise setting (black: colour is c)."""
+    from matplotlib.lines import Line2D
+
+    if points:
+        return [Line2D([], [], color="k", marker="o", ls="none", ms=3, label="mean over seeds")]
+    return [
+        Line2D([], [], color="k", ls=NOISE_LINES[noise], lw=1, label=NOISE_LABELS[noise])
+        for noise in ("heterogeneous", "homogeneous")
+    ]
+
+
+def integer_epoch_axis(ax, epochs) -> None:
+    """Epochs as whole numbers: every recorded epoch as a tick when there are few, and an
+    axis one epoch wider than the data on each side (one recorded epoch: not 2.84 ... 3.16)."""
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = np.sort(np.asarray(epochs, dtype=float))
+    ax.set_xlim(epochs[0] - 0.5 if len(epochs) > 1 else epochs[0] - 1, epochs[-1] + 0.5)
+    if len(epochs) <= 8:
+        ax.set_xticks(epochs)
+        ax.set_xticklabels([f"{int(e)}" for e in epochs])
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))

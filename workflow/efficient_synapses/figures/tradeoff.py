@@ -5,11 +5,22 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import blended_transform_factory
 
 from ..training.tables import seed_summary
-from .style import NOISE_COLOURS, NOISE_LABELS, apply_style, rho_title, save_figure, tidy_log_axes
+from .style import (
+    NOISE_COLOURS,
+    NOISE_LABELS,
+    NOISE_LINES,
+    add_c_colourbar,
+    apply_style,
+    c_colour,
+    integer_epoch_axis,
+    noise_legend_handles,
+    rho_title,
+    save_figure,
+    tidy_log_axes,
+)
 
 METRICS = ["test_accuracy_sampled", "sigma_rms", "reliability_cost_s1"]
 
@@ -88,19 +99,24 @@ def _band(ax, x, mean, low, high, colour, label):
     ax.fill_between(x, low, high, color=colour, alpha=0.25, lw=0)
 
 
-PUBLISHED_STYLE = {"color": "black", "ls": "--", "lw": 0.7, "zorder": 5}
-PUBLISHED_LABEL = "published (authors' data)"
+# The authors' curve of each noise setting: dashed, in the colour of ours.
+PUBLISHED_STYLE = {"ls": (0, (4, 2)), "lw": 1.0, "zorder": 5, "alpha": 0.9}
+
+
+def published_label(noise: str) -> str:
+    return f"published, {NOISE_LABELS[noise]}"
 
 
 def _published_lines(ax, published: pd.DataFrame | None, rho: str, xcol: str, ycol: str):
-    """The authors' curves (efficient_synapses.data.published.fig23_table) of ρ on ``ax``: a
-    thin black dashed line per noise setting, labelled once."""
+    """The authors' curves (efficient_synapses.data.published.fig23_table) of ρ on ``ax``:
+    per noise setting a dashed line in the colour of ours, named in the legend."""
     if published is None:
         return
     at_rho = published[published["rho"].astype(str) == rho]
-    for i, (_, g) in enumerate(at_rho.groupby("noise", sort=True)):
+    for noise, g in at_rho.groupby("noise", sort=True):
         g = g.sort_values("c")
-        ax.plot(g[xcol], g[ycol], label=PUBLISHED_LABEL if i == 0 else None, **PUBLISHED_STYLE)
+        ax.plot(g[xcol], g[ycol], color=NOISE_COLOURS[noise], label=published_label(noise),
+                **PUBLISHED_STYLE)  # fmt: skip
 
 
 def _noise_groups(summary: pd.DataFrame, rho: str):
@@ -112,7 +128,8 @@ def _noise_groups(summary: pd.DataFrame, rho: str):
 
 def plot_fig2(table: pd.DataFrame, pdf, png, published: pd.DataFrame | None = None) -> None:
     """(a) accuracy and (b) RMS σ against c; columns ρ; lines: mean, bands: seed range;
-    ``published`` (``published.fig23_table``): the authors' curves, thin black dashes."""
+    ``published`` (``published.fig23_table``): the authors' curves, dashed in the colour of
+    ours."""
     apply_style()
     summary, rhos = _prepare(table)
     table = table.assign(rho=table["rho"].astype(str))
@@ -173,7 +190,7 @@ def plot_fig2(table: pd.DataFrame, pdf, png, published: pd.DataFrame | None = No
 
 def plot_fig3(table: pd.DataFrame, pdf, png, published: pd.DataFrame | None = None) -> None:
     """(a) accuracy vs σ, (b) reliability cost (s = 1) vs σ, (c) accuracy vs reliability cost;
-    ``published``: the authors' curves, thin black dashes."""
+    ``published``: the authors' curves, dashed in the colour of ours."""
     apply_style()
     summary, rhos = _prepare(table)
     fig, axes = plt.subplots(3, len(rhos), figsize=(2.0 * len(rhos) + 0.6, 6.0), squeeze=False)
@@ -222,54 +239,44 @@ def plot_fig3(table: pd.DataFrame, pdf, png, published: pd.DataFrame | None = No
 
 def plot_training_history(history: pd.DataFrame, pdf, png) -> None:
     """Per-epoch history of every network: (a) RMS σ every epoch, (b) sampled test
-    accuracy where recorded; columns ρ, solid heterogeneous and dashed homogeneous noise,
-    darker for larger c, one line per seed and one legend entry per (noise, c)."""
+    accuracy where recorded; columns ρ; one line per (noise, c), its colour c on a colour
+    bar, solid heterogeneous and dashed homogeneous noise, the mean over seeds with their
+    range as a band (a single recorded epoch: points with bars)."""
     apply_style()
     history = history.assign(rho=history["rho"].astype(str))
     rhos = history[["rho", "rho_value"]].drop_duplicates().sort_values("rho_value")["rho"].tolist()
-    n_entries = history.groupby("rho")[["noise", "c"]].apply(lambda g: len(g.drop_duplicates()))
-    legend_rows = int(np.ceil(n_entries.max() / 2))
+    cs = np.sort(history["c"].unique())
+    epochs = np.sort(history["epoch"].unique())
     fig, axes = plt.subplots(
-        2,
-        len(rhos),
-        figsize=(2.4 * len(rhos) + 0.6, 4.4 + 0.12 * legend_rows),
-        squeeze=False,
-        sharex="col",
+        2, len(rhos), figsize=(2.3 * len(rhos) + 1.2, 4.6), squeeze=False, sharex=True
     )
-    shades = {"heterogeneous": plt.cm.Greens, "homogeneous": plt.cm.Greys}
-    line = {"heterogeneous": "-", "homogeneous": "--"}
     for j, rho in enumerate(rhos):
         at_rho = history[history["rho"] == rho]
-        cs = sorted(at_rho["c"].unique())
-        first_seed = at_rho["seed"].min()
-        for (noise, c, seed), g in at_rho.groupby(["noise", "c", "seed"]):
-            g = g.sort_values("epoch")
-            shade = 0.45 + 0.5 * (cs.index(c) / max(len(cs) - 1, 1))
-            style = dict(color=shades[noise](shade), ls=line[noise], lw=1)
-            label = f"{noise[:3]}, c = {c:.2g}" if seed == first_seed else None
-            axes[0, j].plot(g["epoch"], g["sigma_rms"], label=label, **style)
-            tested = g.dropna(subset=["test_accuracy_sampled"])
-            axes[1, j].plot(
-                tested["epoch"], tested["test_accuracy_sampled"], marker="o", ms=2.5, **style
-            )
+        for (noise, c), g in at_rho.groupby(["noise", "c"]):
+            colour = c_colour(c, cs)
+            for i, column in enumerate(["sigma_rms", "test_accuracy_sampled"]):
+                stats = g.groupby("epoch")[column].agg(["mean", "min", "max"]).dropna()
+                ax = axes[i, j]
+                if len(stats) == 1:
+                    ax.errorbar(stats.index, stats["mean"],
+                                yerr=[stats["mean"] - stats["min"], stats["max"] - stats["mean"]],
+                                fmt="o", color=colour, ms=3, elinewidth=0.6)  # fmt: skip
+                else:
+                    ax.plot(stats.index, stats["mean"], color=colour, lw=1,
+                            ls=NOISE_LINES[noise], marker="o" if i else None, ms=2)  # fmt: skip
+                    ax.fill_between(stats.index, stats["min"], stats["max"], color=colour,
+                                    alpha=0.15, lw=0)  # fmt: skip
         axes[0, j].set_yscale("log")
         tidy_log_axes(axes[0, j])
         axes[0, j].set_title(rho_title(rho))
         axes[1, j].set_ylim(0, 1)
         axes[1, j].axhline(0.1, color="k", lw=0.5, ls=":")  # chance level
         axes[1, j].set_xlabel("epoch")
-        for ax in axes[:, j]:
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes[1, j].legend(
-            *axes[0, j].get_legend_handles_labels(),
-            frameon=False,
-            fontsize=5,
-            ncol=2,
-            loc="upper center",
-            bbox_to_anchor=(0.5, -0.3),
-        )
+        integer_epoch_axis(axes[1, j], epochs)
     axes[0, 0].set_ylabel("RMS synaptic σ")
     axes[1, 0].set_ylabel("test accuracy\n(sampled weights)")
-    fig.suptitle("solid: heterogeneous σ, dashed: homogeneous σ; one line per seed", fontsize=7)
-    fig.tight_layout()
+    fig.legend(handles=noise_legend_handles(), loc="lower left", ncol=2, frameon=False,
+               fontsize=7)  # fmt: skip
+    fig.tight_layout(rect=(0, 0.06, 0.9, 1))
+    add_c_colourbar(fig, cs, rect=(0.92, 0.15, 0.012, 0.7))
     save_figure(fig, pdf, png)
