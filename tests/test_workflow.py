@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -34,12 +35,15 @@ def workflow_copy(project_root: Path, mirror: Path, target: Path) -> Path:
 @pytest.fixture(scope="module")
 def tiny_run(project_root, mirror, tmp_path_factory):
     workdir = workflow_copy(project_root, mirror, tmp_path_factory.mktemp("tiny"))
+    # Every figure is checked as it is saved: a legend of more than a dozen entries, or a
+    # text over another panel, stops its rule and so this run (figures.style.CHECK_ENV).
     result = subprocess.run(
         [sys.executable, "-m", "snakemake", "--profile", "profiles/tiny"],
         cwd=workdir,
         capture_output=True,
         text=True,
         timeout=1500,
+        env={**os.environ, "EFFICIENT_SYNAPSES_CHECK_FIGURES": "1"},
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return workdir

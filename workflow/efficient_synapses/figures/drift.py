@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from .style import (
     NOISE_LINES,
+    NOISE_MARKERS,
     add_c_colourbar,
     apply_style,
     c_colour,
@@ -22,6 +24,7 @@ from .style import (
     plt,
     rho_title,
     save_figure,
+    span_at_least,
     tidy_log_axes,
 )
 
@@ -82,7 +85,8 @@ def plot_drift(history: pd.DataFrame, pdf, png) -> None:
                 if single:
                     ax.errorbar(band["epoch"], band["mean"],
                                 yerr=[band["mean"] - band["min"], band["max"] - band["mean"]],
-                                fmt="o", color=colour, ms=3, elinewidth=0.6)  # fmt: skip
+                                fmt=NOISE_MARKERS[noise], color=colour, ms=3,
+                                elinewidth=0.6)  # fmt: skip
                 else:
                     ax.plot(band["epoch"], band["mean"], color=colour, lw=1,
                             ls=NOISE_LINES[noise])  # fmt: skip
@@ -95,7 +99,9 @@ def plot_drift(history: pd.DataFrame, pdf, png) -> None:
                 ax.set_ylabel(ylabel, fontsize=7)
             if logy and (at_rho[column] > 0).any():
                 ax.set_yscale("log")
-                tidy_log_axes(ax)
+                span_at_least(ax)
+                tidy_log_axes(ax, plain="short")
+        axes[i, 0].yaxis.set_major_locator(MaxNLocator(integer=True))
         axes[i, 3].set_ylim(0, 1)
         axes[i, 3].axhline(0.1, color="k", lw=0.5, ls=":")  # chance level
     for j, (_, _, title, _) in enumerate(QUANTITIES):

@@ -27,6 +27,7 @@ NOISE_COLOURS = {"heterogeneous": "#2e8b57", "homogeneous": "#808080"}
 NOISE_LABELS = {"heterogeneous": "heterogeneous σ", "homogeneous": "homogeneous σ"}
 # In figures of many networks the colour says c, the line style the noise setting.
 NOISE_LINES = {"heterogeneous": "-", "homogeneous": "--"}
+NOISE_MARKERS = {"heterogeneous": "o", "homogeneous": "s"}  # a history of one epoch
 C_COLOURMAP = "viridis"
 
 STYLE = {
@@ -154,10 +155,23 @@ class FigureLegibilityError(ValueError):
     """A figure whose legend is too long or whose text overlaps another panel."""
 
 
+def _drawn_ticklabels(axis, view) -> list:
+    """The tick labels of ``axis`` that are drawn: those of ticks inside the view interval
+    (matplotlib keeps labels of ticks beyond it, at positions it never draws)."""
+    low, high = sorted(view)
+    span = (high - low) * 1e-9
+    index = 0 if axis.axis_name == "x" else 1
+    return [
+        t for t in axis.get_ticklabels() if low - span <= t.get_position()[index] <= high + span
+    ]
+
+
 def _axes_texts(ax) -> list:
-    """The texts that belong to one axes: titles, axis labels, tick labels, annotations."""
+    """The texts that belong to one axes: titles, axis labels, the drawn tick labels and
+    annotations."""
     texts = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
-    texts += ax.xaxis.get_ticklabels() + ax.yaxis.get_ticklabels() + list(ax.texts)
+    texts += _drawn_ticklabels(ax.xaxis, ax.get_xlim()) + _drawn_ticklabels(ax.yaxis, ax.get_ylim())
+    texts += list(ax.texts)
     return [t for t in texts if t.get_visible() and t.get_text().strip()]
 
 
@@ -190,6 +204,20 @@ def legibility_problems(fig, max_legend_entries: int = MAX_LEGEND_ENTRIES) -> li
         title = ax.get_title() or ax.get_title("left") or ax.get_ylabel() or "a panel"
         return repr(title.splitlines()[0][:40])
 
+    # Texts and legends of the figure itself (legends below the panels, a suptitle, a
+    # stamp) must not cover a panel, an axes' text or each other.
+    figure_items = [t for t in fig.texts if t.get_visible() and t.get_text().strip()]
+    figure_items += list(fig.legends)
+    figure_boxes = [(item, _shrunk(item.get_window_extent(renderer))) for item in figure_items]
+    for n, (item, box) in enumerate(figure_boxes):
+        what = item.get_text()[:30] if hasattr(item, "get_text") else "a legend"
+        for other, other_box in figure_boxes[n + 1 :]:
+            if box.overlaps(other_box):
+                other_what = other.get_text()[:30] if hasattr(other, "get_text") else "a legend"
+                problems.append(f"{what!r} over {other_what!r}")
+        for ax in axes:
+            if box.overlaps(boxes[ax]):
+                problems.append(f"{what!r} over the panel {name(ax)}")
     for a in axes:
         for b in axes:
             if a is b:
@@ -208,14 +236,22 @@ def legibility_problems(fig, max_legend_entries: int = MAX_LEGEND_ENTRIES) -> li
     return list(dict.fromkeys(problems))
 
 
+def _stamp_below(fig, text: str) -> None:
+    """``text`` in small grey type under everything the figure draws (legends below the
+    panels included), right-aligned: it overlaps nothing."""
+    fig.canvas.draw()
+    box = fig.get_tightbbox(fig.canvas.get_renderer())  # inches, everything drawn
+    y = box.y0 / fig.get_figheight() - 0.01
+    fig.text(0.995, y, text, ha="right", va="top", fontsize=6, color="0.4")
+
+
 def save_figure(fig, pdf: str | Path, png: str | Path) -> None:
     """Write the figure as PDF and PNG, then close it; under the panels, the run's label
     (``run_label``), if any: below the figure's own area, so it overlaps nothing. With
     ``CHECK_ENV`` set, a figure that cannot be read stops here (``legibility_problems``)."""
     label = _RUN_LABEL.get()
     if label:
-        fig.text(0.995, -0.005, f"variant: {label}", ha="right", va="top", fontsize=6,
-                 color="0.4")  # fmt: skip
+        _stamp_below(fig, f"variant: {label}")
     if os.environ.get(CHECK_ENV):
         problems = legibility_problems(fig)
         if problems:
@@ -264,7 +300,18 @@ def noise_legend_handles(points: bool = False) -> list:
     from matplotlib.lines import Line2D
 
     if points:
-        return [Line2D([], [], color="k", marker="o", ls="none", ms=3, label="mean over seeds")]
+        return [
+            Line2D(
+                [],
+                [],
+                color="k",
+                marker=NOISE_MARKERS[noise],
+                ls="none",
+                ms=3,
+                label=NOISE_LABELS[noise],
+            )  # fmt: skip
+            for noise in ("heterogeneous", "homogeneous")
+        ]
     return [
         Line2D([], [], color="k", ls=NOISE_LINES[noise], lw=1, label=NOISE_LABELS[noise])
         for noise in ("heterogeneous", "homogeneous")
@@ -283,3 +330,12 @@ def integer_epoch_axis(ax, epochs) -> None:
         ax.set_xticklabels([f"{int(e)}" for e in epochs])
     else:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=6))
+
+
+def span_at_least(ax, factor: float = 1.5) -> None:
+    """A log y axis that spans at least ``factor`` (centred on its data): differences of
+    a few parts in a million between networks are not drawn as if they were decades."""
+    low, high = ax.get_ylim()
+    if low > 0 and high / low < factor:
+        middle = (low * high) ** 0.5
+        ax.set_ylim(middle / factor**0.5, middle * factor**0.5)

@@ -12,6 +12,7 @@ from .style import (
     NOISE_COLOURS,
     NOISE_LABELS,
     NOISE_LINES,
+    NOISE_MARKERS,
     add_c_colourbar,
     apply_style,
     c_colour,
@@ -19,6 +20,7 @@ from .style import (
     noise_legend_handles,
     rho_title,
     save_figure,
+    span_at_least,
     tidy_log_axes,
 )
 
@@ -181,10 +183,11 @@ def plot_fig2(table: pd.DataFrame, pdf, png, published: pd.DataFrame | None = No
             ax_sig.set_ylabel("RMS synaptic σ")
     # Below the panels: inside one, the legend hides the networks at chance level.
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    ncol = 3 if len(labels) > 3 else len(labels)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
     axes[0, 0].text(-0.45, 1.08, "a", transform=axes[0, 0].transAxes, weight="bold", size=10)
     axes[1, 0].text(-0.45, 1.08, "b", transform=axes[1, 0].transAxes, weight="bold", size=10)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.tight_layout(rect=(0, 0.04 * -(-len(labels) // ncol) + 0.01, 1, 1))
     save_figure(fig, pdf, png)
 
 
@@ -230,10 +233,11 @@ def plot_fig3(table: pd.DataFrame, pdf, png, published: pd.DataFrame | None = No
                 ax.set_ylabel(labels[ycol])
         axes[0, j].set_title(rho_title(rho))
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    ncol = 3 if len(labels) > 3 else len(labels)
+    fig.legend(handles, labels, loc="lower center", ncol=ncol, frameon=False)
     for i, letter in enumerate("abc"):
         axes[i, 0].text(-0.45, 1.08, letter, transform=axes[i, 0].transAxes, weight="bold", size=10)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.tight_layout(rect=(0, 0.025 * -(-len(labels) // ncol) + 0.01, 1, 1))
     save_figure(fig, pdf, png)
 
 
@@ -260,14 +264,16 @@ def plot_training_history(history: pd.DataFrame, pdf, png) -> None:
                 if len(stats) == 1:
                     ax.errorbar(stats.index, stats["mean"],
                                 yerr=[stats["mean"] - stats["min"], stats["max"] - stats["mean"]],
-                                fmt="o", color=colour, ms=3, elinewidth=0.6)  # fmt: skip
+                                fmt=NOISE_MARKERS[noise], color=colour, ms=3,
+                                elinewidth=0.6)  # fmt: skip
                 else:
                     ax.plot(stats.index, stats["mean"], color=colour, lw=1,
                             ls=NOISE_LINES[noise], marker="o" if i else None, ms=2)  # fmt: skip
                     ax.fill_between(stats.index, stats["min"], stats["max"], color=colour,
                                     alpha=0.15, lw=0)  # fmt: skip
         axes[0, j].set_yscale("log")
-        tidy_log_axes(axes[0, j])
+        span_at_least(axes[0, j])
+        tidy_log_axes(axes[0, j], plain="short")
         axes[0, j].set_title(rho_title(rho))
         axes[1, j].set_ylim(0, 1)
         axes[1, j].axhline(0.1, color="k", lw=0.5, ls=":")  # chance level
@@ -275,8 +281,9 @@ def plot_training_history(history: pd.DataFrame, pdf, png) -> None:
         integer_epoch_axis(axes[1, j], epochs)
     axes[0, 0].set_ylabel("RMS synaptic σ")
     axes[1, 0].set_ylabel("test accuracy\n(sampled weights)")
-    fig.legend(handles=noise_legend_handles(), loc="lower left", ncol=2, frameon=False,
-               fontsize=7)  # fmt: skip
+    single = len(epochs) == 1
+    fig.legend(handles=noise_legend_handles(points=single), loc="lower left", ncol=2,
+               frameon=False, fontsize=7)  # fmt: skip
     fig.tight_layout(rect=(0, 0.06, 0.9, 1))
     add_c_colourbar(fig, cs, rect=(0.92, 0.15, 0.012, 0.7))
     save_figure(fig, pdf, png)
