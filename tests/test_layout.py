@@ -133,3 +133,25 @@ def test_no_module_is_named_after_another_with_a_suffix():
             if a != b and b.startswith(a + "_") and b.split("_")[-1] in ("analysis", "data")
         ]
         assert not clashes, f"{folder}: {clashes}"
+
+
+def test_docs_name_for_every_figure_a_rule_a_script_and_a_function_that_exist():
+    """docs/workflow.md's figure table, rule → script → function, against the code."""
+    import importlib
+    import re
+
+    root = PACKAGE.parents[1]
+    rules = "\n".join(p.read_text() for p in (root / "workflow" / "rules").glob("*.smk"))
+    table = (root / "docs" / "workflow.md").read_text().split("rule → script → function")[1]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert len(rows) >= 13
+    for row in rows:
+        _, figure, rule_cell, script_cell, function_cell, _ = row.split("|")
+        for rule in re.findall(r"`(\w+)`", rule_cell.split("(")[0]):
+            if rule.startswith(("plot_", "compute_")):
+                assert re.search(rf"rule {rule}\b|{rule.removeprefix('plot_')}", rules), rule
+        for script in re.findall(r"`([\w.]+\.py)`", script_cell):
+            assert (root / "workflow" / "scripts" / script).is_file(), script
+        for dotted in re.findall(r"`([\w.]+)`", function_cell):
+            module, name = dotted.rsplit(".", 1)
+            assert hasattr(importlib.import_module(f"efficient_synapses.{module}"), name), dotted
