@@ -329,3 +329,25 @@ def test_fig2_rows_weigh_the_spread_of_three_seeds(published):
     assert judged(narrow, "test accuracy (%)") == NOT_REPRODUCED
     assert judged(narrow, "RMS σ") == NOT_REPRODUCED
     assert "within seed spread" in reproduction_markdown(spread)
+
+
+def test_the_figure_5_networks_sit_on_the_sigma_curve_under_the_adopted_grid(published):
+    """The second line of evidence for the c grid: the published Figure 5 networks (c =
+    s^ρ/ρ, s = 0.001) have RMS σ 0.0273 (ρ = 1/2) and 0.0218 (ρ = 2/3); the published
+    Figure 2b heterogeneous σ curve reaches them 0.1 decade from their c under the adopted
+    grid, 0.9 decade off under the plotting script's."""
+    from efficient_synapses.data.published_grid import fig5_networks_on_the_sigma_curve
+
+    rows = {
+        (r["rho"], r["grid"].split(":")[0]): r for r in fig5_networks_on_the_sigma_curve(published)
+    }
+    for rho, sigma, true, at in (("1/2", 0.0273, -1.20, -1.30), ("2/3", 0.0218, -1.82, -1.92)):
+        adopted = rows[(rho, "adopted")]
+        assert adopted["network_rms_sigma"] == pytest.approx(sigma, abs=5e-5)
+        assert adopted["network_log10_c"] == pytest.approx(true, abs=0.005)
+        assert adopted["curve_log10_c"] == pytest.approx(at, abs=0.01)
+        script = rows[(rho, "the plotting script's")]
+        assert script["difference_decades"] == pytest.approx(at + 1.0 - true, abs=0.01)
+        assert abs(adopted["difference_decades"]) < 0.15 < 0.8 < script["difference_decades"]
+    # ρ = 4/3 and 2: their c lies below the grid's first column: no evidence either way
+    assert math.isnan(rows[("2", "adopted")]["curve_log10_c"])

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..artefacts import rho_value
 from .published import FIG23_SHAPE, load_array
 
 X_TICKS = (-1.0, 1.0)  # log10 c of the two labelled x ticks of every panel
@@ -34,7 +35,7 @@ ACCURACY_TICKS = (100.0, 80.0, 60.0, 40.0, 20.0)  # top to bottom, percent
 CANDIDATES = {
     "10^(-4 + 0.25 j), j = 0..29 (10^-4 ... 10^3.25)": (-4.0, 0.25),
     "np.logspace(-4, 3, 30)": (-4.0, 7.0 / 29.0),
-    "our sweep: 10^(-3 + 0.25 j), j = 0..29 (10^-3 ... 10^4.25)": (-3.0, 0.25),
+    "the plotting script's: 10^(-3 + 0.25 j), j = 0..29 (10^-3 ... 10^4.25)": (-3.0, 0.25),
     "plotting script: 10^(-3 + 0.25 j) from the second column": (-3.25, 0.25),
     "simulation script: from 10^-2 in quarter decades": (-2.0, 0.25),
 }
@@ -158,6 +159,53 @@ def score_candidates(published_dir: str | Path, candidates=None) -> dict[str, li
     return scores
 
 
+FIG5_S = 0.001  # the s of the published Figure 5 networks: c = s^ρ/ρ (Methods, Eq. 48)
+
+
+def fig5_networks_on_the_sigma_curve(
+    published_dir: str | Path, grids: dict[str, tuple[float, float]] | None = None
+) -> list[dict]:
+    """A second line of evidence for the grid, independent of fig2.png: the published
+    Figure 5 networks have a known c (s^ρ/ρ, s = 0.001) and a known RMS σ over all their
+    weights (their σ² arrays); on the published Figure 2b heterogeneous σ curve of the
+    same ρ, a grid puts that σ at some log10 c, which should be near the network's own.
+    Per ρ and grid: the network's log10 c and RMS σ, where the curve reaches that σ under
+    the grid (log-interpolated), and the difference in decades; NaN where the σ lies
+    outside the curve (its c below the published grid's first column)."""
+    from .published import PUBLISHED_RHOS, fig5_layer
+
+    grids = grids or {
+        "adopted: 10^(-4 + 0.25 j)": (-4.0, 0.25),
+        "the plotting script's: 10^(-3 + 0.25 j)": (-3.0, 0.25),
+    }
+    published_dir = Path(published_dir)
+    sigma = load_array(published_dir / "data-fig2and3" / "sig_arr.npy", FIG23_SHAPE)
+    rows = []
+    for i, rho in enumerate(PUBLISHED_RHOS):
+        value = rho_value(rho)
+        squared = np.concatenate(
+            [fig5_layer(published_dir, rho, layer)["sigma_squared"] for layer in (1, 2, 3)]
+        )
+        rms = float(np.sqrt(squared.mean()))
+        true = float(np.log10(FIG5_S**value / value))
+        curve = np.log10(sigma[i, 0::2])
+        for name, (start, step) in grids.items():
+            log10_c = start + step * np.arange(curve.size)
+            inside = curve.min() <= np.log10(rms) <= curve.max()
+            at = float(np.interp(np.log10(rms), curve, log10_c)) if inside else float("nan")
+            rows.append(
+                {
+                    "rho": rho,
+                    "grid": name,
+                    "network_rms_sigma": rms,
+                    "network_log10_c": true,
+                    "curve_log10_c": at,
+                    "difference_decades": at - true,
+                }
+            )
+    return rows
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("published", type=Path, help="directory of fig2.png and data-fig2and3/")
@@ -167,6 +215,13 @@ def main(argv=None) -> None:
     for name, values in sorted(scores.items(), key=lambda kv: np.mean(kv[1])):
         cells = " ".join(f"{v:5.2f}" for v in values)
         print(f"{np.mean(values):6.2f}  {cells}  {name}")
+    print("\nThe published Figure 5 networks (known c) on the published Figure 2b σ curve:")
+    for row in fig5_networks_on_the_sigma_curve(args.published):
+        print(
+            f"ρ = {row['rho']:>3}  RMS σ {row['network_rms_sigma']:.4f}  true log10 c "
+            f"{row['network_log10_c']:6.2f}  on the curve {row['curve_log10_c']:6.2f}  "
+            f"({row['difference_decades']:+.2f} decades)  {row['grid']}"
+        )
 
 
 if __name__ == "__main__":
