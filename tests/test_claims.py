@@ -707,3 +707,29 @@ def test_rapid_convergence_fails_when_sigma_or_accuracy_still_move():
     # three epochs, accuracy recorded only at the last: not measurable, so not a pass
     short = judged(_history(epochs=3, every=5))
     assert not any(v for (_, claim), v in short.items() if claim.endswith("accuracy_change"))
+
+
+def test_a_claim_whose_networks_the_run_lacks_is_not_evaluable_never_a_pass():
+    """A run with only the Figure 2/3 networks: every other family gives one row saying
+    what it needs; none of them passes, and the summary counts them apart."""
+    from efficient_synapses.claims import NOT_EVALUABLE, all_claims, independent_claims
+
+    criteria = CRITERIA | {
+        "ko_normalisation": "sd/mean",
+        "convergence_window_epochs": 10,
+        "convergence_max_sigma_decades": 0.05,
+        "convergence_max_accuracy_change": 0.01,
+    }
+    table = claims_table(all_claims({"training": synthetic()}, criteria, "minibatch"))
+    missing = table[table["verdict"] == NOT_EVALUABLE]
+    assert len(missing) == 8  # every family but Figures 2/3
+    assert missing["scope"].str.startswith("needs ").all()
+    assert any("Figure 7 networks" in s for s in missing["scope"])
+    assert (missing["verdict"] != "pass").all()
+    groups = independent_claims(table)
+    assert (
+        groups[groups["evidence"].str.endswith("not_evaluable")]["outcome"] == "not evaluable"
+    ).all()
+    assert "not evaluable on this run" in claims_markdown(table)
+    # the Figure 2/3 rows are evaluated as ever
+    assert (table[table["claim"] == "accuracy_falls_with_c"]["verdict"] == "pass").all()

@@ -31,6 +31,7 @@ SANITY = "sanity check"
 REPORTED = "reported comparison"
 KINDS = (PAPER, SANITY, REPORTED)
 NO_VERDICT = "no verdict"
+NOT_EVALUABLE = "not evaluable on this run"
 
 # Identities checked by the sanity rows hold to rounding.
 IDENTITY_TOLERANCE = 1e-6
@@ -55,6 +56,9 @@ class ClaimResult:
     # claim), and what result would make this row fail.
     evidence: str = ""
     fails_if: str = ""
+    # A claim the run cannot evaluate: the networks or table it lacks. Its verdict is
+    # "not evaluable", never a pass.
+    missing: str = ""
 
     def __post_init__(self):
         if self.kind not in KINDS:
@@ -66,6 +70,8 @@ class ClaimResult:
 
     @property
     def verdict(self) -> str:
+        if self.missing:
+            return NOT_EVALUABLE
         if self.kind == REPORTED:
             return NO_VERDICT
         if self.kind == SANITY:
@@ -158,7 +164,17 @@ COLUMNS = [
     "verdict",
     "evidence",
     "fails_if",
+    "missing",
 ]
+
+
+def not_evaluable(claim: str, statement: str, quote: str, figure: str, missing: str,
+                  evidence: str = "") -> ClaimResult:  # fmt: skip
+    """A claim row the run cannot evaluate, naming what it lacks (never a pass)."""
+    return ClaimResult(
+        PAPER, claim, statement, quote, figure, f"needs {missing}", "", float("nan"),
+        float("nan"), 0, "", False, evidence=evidence or claim, missing=missing,
+    )  # fmt: skip
 
 
 def claims_table(results: list[ClaimResult]) -> pd.DataFrame:
@@ -174,11 +190,22 @@ def independent_claims(table: pd.DataFrame) -> pd.DataFrame:
     claims = table[table["kind"] == PAPER]
     grouped = claims.groupby("evidence", sort=False)["verdict"]
     out = pd.DataFrame(
-        {"rows": grouped.size(), "rows_passed": grouped.apply(lambda v: int((v == "pass").sum()))}
+        {
+            "rows": grouped.size(),
+            "rows_passed": grouped.apply(lambda v: int((v == "pass").sum())),
+            "rows_not_evaluable": grouped.apply(lambda v: int((v == NOT_EVALUABLE).sum())),
+        }
     )
     out["passed"] = out["rows"] == out["rows_passed"]
+    evaluable = out["rows"] - out["rows_not_evaluable"]
     out["outcome"] = np.where(
-        out["passed"], "pass", np.where(out["rows_passed"] > 0, "partly", "FAIL")
+        out["passed"],
+        "pass",
+        np.where(
+            out["rows_passed"] > 0,
+            "partly",
+            np.where(evaluable > 0, "FAIL", "not evaluable"),
+        ),
     )
     return out.reset_index()
 
@@ -219,10 +246,19 @@ def claims_markdown(table: pd.DataFrame) -> str:
         f"**{int(counts.get('pass', 0))} of {len(groups)} independent claims of the paper "
         f"pass in every row**, {int(counts.get('partly', 0))} in some rows, "
         f"{int(counts.get('FAIL', 0))} in none ({int((claims['verdict'] == 'pass').sum())} "
-        f"of {len(claims)} rows pass).",
+        f"of {len(claims)} rows pass)"
+        + (
+            f"; {int(counts.get('not evaluable', 0))} not evaluable on this run."
+            if counts.get("not evaluable", 0)
+            else "."
+        ),
         "",
     ]
-    for outcome, word in (("partly", "Partly passing"), ("FAIL", "Failing")):
+    for outcome, word in (
+        ("partly", "Partly passing"),
+        ("FAIL", "Failing"),
+        ("not evaluable", "Not evaluable on this run"),
+    ):
         names = groups[groups["outcome"] == outcome]["evidence"].tolist()
         if names:
             out += [f"{word}: " + "; ".join(names) + ".", ""]
