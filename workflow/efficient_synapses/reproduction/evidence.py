@@ -1,0 +1,322 @@
+"""The as-published evidence at paper settings, from the compact tables of several runs.
+
+Each paper-settings run (profiles/experiments/as-published-*, lr-epochs-*) is a workflow
+directory of its own. ``collect`` copies its compact tables (never parameters or
+checkpoints) and a few figures into ``docs/runs/<run>/`` with a RUN.md (commit, dates, wall
+time). ``report`` reads those folders and writes, under ``docs/runs/as-published/``:
+
+* Figure 2 at paper settings, all four ρ, ours (points; seed bands where there are seeds)
+  over the published curves, by the workflow's own ``figures.tradeoff.plot_fig2``
+  (``fig2-paper-settings.png``; a partial grid draws what exists);
+* the reproduction table of the union (``reproduction.{csv,md}``), the seed verdict
+  included (``table.verdict``);
+* the 90 % and 50 % crossings, ours against the published, per ρ and noise setting;
+* the seed spreads at the columns with three seeds;
+* the learning rate × training length table of the lr-epochs runs;
+* the claims table over the union (``claims.{csv,md}``): Figure 2/3 claims on the seed-0
+  networks (the complete transitions; seeds 1 and 2 hold two columns per curve, which
+  feed the seed verdicts); a family whose networks no run trained is "not evaluable".
+
+    python -m efficient_synapses.reproduction.evidence collect RUN_DIR --name NAME \\
+        --commit C --started T0 --ended T1 [--out docs/runs]
+    python -m efficient_synapses.reproduction.evidence report [--runs docs/runs] \\
+        [--published ../shared/data/published] [--config config.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import shutil
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..claims import all_claims, claims_markdown, claims_table, independent_claims
+from ..data.published import fig23_table
+from .paper_runs import PUBLISHED_GRID, published_crossings
+from .table import (
+    REPRODUCED,
+    WITHIN_SPREAD,
+    crossing_log10,
+    fig23_rows,
+    reproduction_markdown,
+    reproduction_table,
+    run_settings,
+)
+
+TABLES = [
+    "training",
+    "training_history",
+    "paper_slice",
+    "curvature",
+    "fisher_vs_hessian",
+    "exact_hessian",
+    "posterior_slopes",
+    "nohidden_slopes",
+    "elbo_bound",
+    "toy_regression",
+    "experimental",
+]
+FIGURES = ["fig2", "fig3", "fig5", "fig7", "figA5_1", "figA6_1", "figA6_2", "fig5_published",
+           "fig5_exact_hessian", "training_history", "drift"]  # fmt: skip
+FIG2_RUNS = ("as-published-fig2-a", "as-published-fig2-b", "as-published-seeds")
+LR_RUNS = ("lr-epochs-5e-5", "lr-epochs-1e-4", "lr-epochs-2e-4", "lr-epochs-5e-4")
+UNION = "as-published"
+
+
+# --- collect ------------------------------------------------------------------------------
+
+
+def collect(run_dir: Path, name: str, out: Path, commit: str, started: str, ended: str) -> Path:
+    """Copy a finished (or stopped) run's compact tables and figures to ``out/name``."""
+    run_dir, target = Path(run_dir), Path(out) / name
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for table in TABLES:
+        source = run_dir / "results" / "tables" / f"{table}.csv"
+        if source.is_file():
+            shutil.copy(source, target / source.name)
+            copied.append(source.name)
+    for stem in ("reproduction.csv", "reproduction.md", "configuration.yaml"):
+        source = run_dir / "results" / stem
+        if source.is_file():
+            shutil.copy(source, target / stem)
+            copied.append(stem)
+    for figure in FIGURES:
+        source = run_dir / "figures" / f"{figure}.png"
+        if source.is_file():
+            shutil.copy(source, target / source.name)
+            copied.append(source.name)
+    hours = (datetime.fromisoformat(ended) - datetime.fromisoformat(started)).total_seconds()
+    hours /= 3600
+    (target / "RUN.md").write_text(
+        f"# {name}\n\n"
+        f"`snakemake --profile profiles/experiments/{name}` at commit {commit}, started "
+        f"{started}, ended {ended} ({hours:.2f} h of wall time, one core of a 2-core machine "
+        f"shared with other work).\n\nFiles: {', '.join(copied)}.\n"
+    )
+    return target
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def read_runs(runs: Path, names) -> dict[str, pd.DataFrame]:
+    """Each table of the named runs (those present), concatenated, duplicates dropped."""
+    out = {}
+    for table in TABLES:
+        parts = [
+            pd.read_csv(runs / name / f"{table}.csv")
+            for name in names
+            if (runs / name / f"{table}.csv").is_file()
+        ]
+        if parts:
+            out[table] = pd.concat(parts, ignore_index=True).drop_duplicates()
+    return out
+
+
+def crossings(training: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """Per ρ and noise: the log10 c where the mean accuracy over seeds first falls below
+    90 % and 50 %, ours (log-interpolated between our columns) beside the published."""
+    theirs = published_crossings(published).set_index(["rho", "noise"])
+    training = training.assign(rho=training["rho"].astype(str))
+    rows = []
+    for (rho, noise), g in training.groupby(["rho", "noise"]):
+        curve = g.groupby("c")["test_accuracy_sampled"].mean().sort_index()
+        log10_c = np.log10(curve.index.to_numpy(float))
+        row = {"rho": rho, "noise": noise, "columns": len(curve)}
+        for level in (90, 50):
+            ours = crossing_log10(log10_c, curve.to_numpy(), level / 100)
+            # an open end (first column already below, or never below) is not a crossing
+            row[f"ours_{level}"] = ours if math.isfinite(ours) else float("nan")
+            row[f"published_{level}"] = float(theirs.loc[(rho, noise), f"log10_c_{level}"])
+            row[f"difference_{level}"] = row[f"ours_{level}"] - row[f"published_{level}"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def lr_epoch_table(runs: Path, published: pd.DataFrame, tolerance: dict) -> pd.DataFrame:
+    """Per learning rate and network of the lr-epochs runs: the epochs at which its
+    sampled test accuracy and its RMS σ are within tolerance of the published values of
+    its column, and both at epoch 50."""
+    rows = []
+    pub = published.assign(log10_c=published["log10_c"].round(6)).set_index(
+        ["rho", "noise", "log10_c"]
+    )
+    for name in LR_RUNS:
+        path = runs / name / "training_history.csv"
+        if not path.is_file():
+            continue
+        history = pd.read_csv(path)
+        rate = name.removeprefix("lr-epochs-")
+        for (rho, noise, c), g in history.groupby(["rho", "noise", "c"]):
+            key = (str(rho), noise, round(math.log10(c), 6))
+            if key not in pub.index:
+                continue
+            p_acc, p_sig = 100 * pub.loc[key, "test_accuracy_sampled"], pub.loc[key, "sigma_rms"]
+            g = g.sort_values("epoch")
+            acc_ok = (100 * g["test_accuracy_sampled"] - p_acc).abs() <= tolerance[
+                "accuracy_points"
+            ]
+            sig_ok = np.log10(g["sigma_rms"] / p_sig).abs() <= tolerance["sigma_decades"]
+            tested = g["test_accuracy_sampled"].notna()
+            both = g["epoch"][acc_ok & sig_ok & tested].tolist()
+            at50 = g[g["epoch"] == 50]
+            rows.append(
+                {
+                    "learning_rate": rate,
+                    "rho": str(rho),
+                    "noise": noise,
+                    "log10_c": key[2],
+                    "epochs": int(g["epoch"].max()),
+                    "accuracy_within": _spans(g["epoch"][acc_ok & tested].tolist()),
+                    "sigma_within": _spans(g["epoch"][sig_ok].tolist()),
+                    "both_within": _spans(both),
+                    "both_at_50": bool(len(at50) and 50 in both),
+                    "accuracy_50": float(100 * at50["test_accuracy_sampled"].iloc[0])
+                    if len(at50)
+                    else float("nan"),
+                    "published_accuracy": float(p_acc),
+                    "sigma_50": float(at50["sigma_rms"].iloc[0]) if len(at50) else float("nan"),
+                    "published_sigma": float(p_sig),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _spans(epochs: list[int]) -> str:
+    """[3, 4, 5, 9] -> '3-5, 9'; '' for none."""
+    if not epochs:
+        return "none"
+    out, start, last = [], epochs[0], epochs[0]
+    for e in epochs[1:]:
+        if e == last + 1:
+            last = e
+            continue
+        out.append(f"{start}-{last}" if last > start else f"{start}")
+        start = last = e
+    out.append(f"{start}-{last}" if last > start else f"{start}")
+    return ", ".join(out)
+
+
+def seed_rows(reproduction: pd.DataFrame) -> pd.DataFrame:
+    """The reproduction rows with three seeds or more (accuracy and RMS σ)."""
+    rows = reproduction[(reproduction["n_seeds"].fillna(0) >= 3)]
+    return rows[rows["quantity"].isin(["test accuracy (%)", "RMS σ"])]
+
+
+def _markdown(table: pd.DataFrame, floats: str = ".3g") -> str:
+    columns = list(table.columns)
+    out = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in table.itertuples(index=False):
+        cells = []
+        for value in row:
+            if isinstance(value, float):
+                cells.append("–" if not math.isfinite(value) else format(value, floats))
+            else:
+                cells.append(str(value))
+        out.append("| " + " | ".join(cells) + " |")
+    return "\n".join(out)
+
+
+def report(runs: Path, published_dir: Path, config: dict) -> Path:
+    """Everything docs/reproduction.md shows at paper settings, into runs/as-published/."""
+    from ..figures.tradeoff import plot_fig2
+
+    runs = Path(runs)
+    out = runs / UNION
+    out.mkdir(parents=True, exist_ok=True)
+    published = fig23_table(published_dir, PUBLISHED_GRID)
+    tolerance = config["published"]["tolerance"]
+    settings = run_settings(config)
+    fig2_runs = [name for name in FIG2_RUNS if (runs / name / "training.csv").is_file()]
+    tables = read_runs(runs, fig2_runs)
+    sections = [f"# The as-published evidence at paper settings\n\nRuns: {', '.join(fig2_runs)}."]
+    if "training" in tables:
+        training = tables["training"]
+        with tempfile.TemporaryDirectory() as tmp:
+            plot_fig2(training, Path(tmp) / "fig2.pdf", out / "fig2-paper-settings.png",
+                      published=published)  # fmt: skip
+        rows = fig23_rows(training, published, settings, tolerance)
+        table = reproduction_table(rows)
+        table.to_csv(out / "reproduction.csv", index=False)
+        (out / "reproduction.md").write_text(reproduction_markdown(table))
+        counts = table[table["kind"] == "compared"]["verdict"].value_counts()
+        sections.append(
+            "## Reproduction (Figures 2 and 3)\n\n"
+            + ", ".join(f"{k}: {v}" for k, v in counts.items())
+            + f" ({int(counts.get(REPRODUCED, 0))} reproduced, "
+            f"{int(counts.get(WITHIN_SPREAD, 0))} within seed spread)."
+        )
+        crossing = crossings(training, published)
+        crossing.to_csv(out / "crossings.csv", index=False)
+        sections.append("## Crossings (log10 c)\n\n" + _markdown(crossing))
+        seeds = seed_rows(table)[
+            ["quantity", "rho", "noise", "log10_c", "ours", "ours_sd", "published", "verdict"]
+        ]
+        seeds.to_csv(out / "seed_spreads.csv", index=False)
+        sections.append("## Seed spreads (three seeds)\n\n" + _markdown(seeds))
+    lr = lr_epoch_table(runs, published, tolerance)
+    if len(lr):
+        lr.to_csv(out / "lr_epochs.csv", index=False)
+        sections.append("## Learning rate × training length\n\n" + _markdown(lr))
+    claims = union_claims(runs, config, fig2_runs)
+    claims.to_csv(out / "claims.csv", index=False)
+    (out / "claims.md").write_text(claims_markdown(claims))
+    groups = independent_claims(claims)
+    sections.append(
+        "## Claims at paper settings\n\n"
+        + ", ".join(f"{k}: {v}" for k, v in groups["outcome"].value_counts().items())
+        + " (independent claims)."
+    )
+    (out / "SUMMARY.md").write_text("\n\n".join(sections) + "\n")
+    return out
+
+
+def union_claims(runs: Path, config: dict, fig2_runs) -> pd.DataFrame:
+    """The claims table over the union of the paper-settings runs (see the module)."""
+    every = [p.name for p in Path(runs).iterdir() if p.is_dir() and p.name != UNION]
+    tables = read_runs(runs, [name for name in every if not name.startswith("lr-epochs")])
+    fig2 = read_runs(runs, fig2_runs)
+    if "training" in fig2:
+        seed0 = fig2["training"][fig2["training"]["seed"] == 0]
+        tables["training"] = seed0
+    if "training_history" in fig2:
+        history = fig2["training_history"]
+        tables["training_history"] = history[history["seed"] == 0]
+    criteria = config["claims"]
+    return claims_table(all_claims(tables, criteria, config["curvature"]["fisher_gradient"]))
+
+
+def main(argv=None) -> None:
+    import yaml
+
+    from ..config import resolve_config
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect", help="copy a run's compact tables to docs/runs/<name>")
+    c.add_argument("run_dir", type=Path)
+    c.add_argument("--name", required=True)
+    c.add_argument("--out", type=Path, default=Path("docs/runs"))
+    c.add_argument("--commit", required=True)
+    c.add_argument("--started", required=True)
+    c.add_argument("--ended", required=True)
+    r = sub.add_parser("report", help="the union of docs/runs into docs/runs/as-published")
+    r.add_argument("--runs", type=Path, default=Path("docs/runs"))
+    r.add_argument("--published", type=Path, default=Path("../shared/data/published"))
+    r.add_argument("--config", type=Path, default=Path("config.yaml"))
+    args = parser.parse_args(argv)
+    if args.command == "collect":
+        print(collect(args.run_dir, args.name, args.out, args.commit, args.started, args.ended))
+    else:
+        config = resolve_config(yaml.safe_load(args.config.read_text()))
+        print(report(args.runs, args.published, config))
+
+
+if __name__ == "__main__":
+    main()
