@@ -18,6 +18,7 @@ from .style import (
     occupied_range,
     rho_title,
     save_figure,
+    space_between_panels,
     tidy_log_axes,
 )
 
@@ -54,6 +55,7 @@ def plot_exact_hessian(
         layout="constrained",
         sharey="col",
     )
+    space_between_panels(fig)
     colour = NOISE_COLOURS["heterogeneous"]
     for j, network in enumerate(networks):
         subset = exact_subset(read_npz(network["path"]), layer, gradient)

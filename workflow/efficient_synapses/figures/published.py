@@ -10,7 +10,7 @@ import pandas as pd
 from ..artefacts import read_npz
 from ..data.published import PUBLISHED_RHOS, fig5_layer, fig5_table
 from ..synapses.tables import layer_quantities
-from .style import apply_style, plt, rho_title, save_figure, tidy_log_axes
+from .style import apply_style, plt, rho_title, save_figure, space_between_panels, tidy_log_axes
 from .synapses import LAYER_NAMES, XLABELS, _pattern_panel
 
 QUANTITIES = ("hessian", "learning_rate_abs", "input_rate")
@@ -48,6 +48,7 @@ def plot_fig5_published(
         squeeze=False,
         layout="constrained",
     )
+    space_between_panels(fig)
     for j, rho in enumerate(rhos):
         network = ours_by_rho[rho]
         ours = layer_quantities(read_npz(network["path"]), layer, gradient)

@@ -313,7 +313,16 @@ def noise_legend_handles(points: bool = False) -> list:
             for noise in ("heterogeneous", "homogeneous")
         ]
     return [
-        Line2D([], [], color="k", ls=NOISE_LINES[noise], lw=1, label=NOISE_LABELS[noise])
+        Line2D(
+            [],
+            [],
+            color="k",
+            ls=NOISE_LINES[noise],
+            lw=1,
+            marker=NOISE_MARKERS[noise],
+            ms=3,
+            label=NOISE_LABELS[noise],
+        )  # fmt: skip
         for noise in ("heterogeneous", "homogeneous")
     ]
 
@@ -339,3 +348,9 @@ def span_at_least(ax, factor: float = 1.5) -> None:
     if low > 0 and high / low < factor:
         middle = (low * high) ** 0.5
         ax.set_ylim(middle / factor**0.5, middle * factor**0.5)
+
+
+def space_between_panels(fig, wspace: float = 0.1) -> None:
+    """More room between columns of a constrained layout: the outermost tick labels of
+    neighbouring log axes (10^2 beside 10^-10) otherwise meet."""
+    fig.get_layout_engine().set(wspace=wspace, w_pad=0.06)

@@ -22,6 +22,7 @@ from .style import (
     occupied_range,
     rho_title,
     save_figure,
+    space_between_panels,
     tidy_log_axes,
 )
 
@@ -95,7 +96,8 @@ def plot_synapse_patterns(
     fig = plt.figure(
         figsize=(2.4 * len(rhos) + 0.6, 2.5 * 3 * len(blocks) + 0.3), layout="constrained"
     )
-    subfigures = np.atleast_1d(fig.subfigures(len(blocks), 1))
+    space_between_panels(fig)
+    subfigures = np.atleast_1d(fig.subfigures(len(blocks), 1, wspace=0.1))
     for b, (layer, factor) in enumerate(blocks):
         layer, factor = int(layer), float(factor)
         letter = f"{'abcdefgh'[b]}   " if len(blocks) > 1 else ""

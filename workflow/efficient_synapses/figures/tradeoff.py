@@ -268,7 +268,8 @@ def plot_training_history(history: pd.DataFrame, pdf, png) -> None:
                                 elinewidth=0.6)  # fmt: skip
                 else:
                     ax.plot(stats.index, stats["mean"], color=colour, lw=1,
-                            ls=NOISE_LINES[noise], marker="o" if i else None, ms=2)  # fmt: skip
+                            ls=NOISE_LINES[noise], marker=NOISE_MARKERS[noise] if i else None,
+                            ms=2)  # fmt: skip
                     ax.fill_between(stats.index, stats["min"], stats["max"], color=colour,
                                     alpha=0.15, lw=0)  # fmt: skip
         axes[0, j].set_yscale("log")
