@@ -11,7 +11,7 @@ import yaml
 
 from efficient_synapses.config import resolve_config
 from efficient_synapses.data.published import fig23_table
-from efficient_synapses.reproduction.evidence import _spans, crossings, report
+from efficient_synapses.reproduction.evidence import _spans, collect, crossings, report
 from efficient_synapses.reproduction.paper_runs import PUBLISHED_GRID
 
 
@@ -88,3 +88,25 @@ def test_crossings_of_a_curve_shifted_by_half_a_decade(mirror):
 def test_epoch_spans():
     assert _spans([3, 4, 5, 9, 11, 12]) == "3-5, 9, 11-12"
     assert _spans([]) == "none"
+
+
+def test_collect_copies_compact_tables_and_never_parameters(tmp_path):
+    run = tmp_path / "run"
+    (run / "results" / "tables").mkdir(parents=True)
+    (run / "results" / "train" / "seed0").mkdir(parents=True)
+    (run / "figures").mkdir()
+    (run / "results" / "tables" / "training.csv").write_text("c\n1\n")
+    (run / "results" / "reproduction.md").write_text("# table\n")
+    (run / "results" / "train" / "seed0" / "params.pt").write_bytes(b"weights")
+    (run / "results" / "train" / "seed0" / "checkpoint.pt").write_bytes(b"state")
+    (run / "figures" / "fig2.png").write_bytes(b"png")
+    target = collect(run, "my-run", tmp_path / "docs", "abc1234", "2026-12-07T07:00:00+00:00",
+                     "2026-12-07T08:30:00+00:00", redrawn_at="def5678")  # fmt: skip
+    assert sorted(p.name for p in target.iterdir()) == [
+        "RUN.md", "fig2.png", "reproduction.md", "training.csv"
+    ]  # fmt: skip
+    text = (target / "RUN.md").read_text()
+    assert "commit abc1234" in text and "1.50 h" in text and "def5678" in text
+    plain = collect(run, "plain", tmp_path / "docs", "abc1234", "2026-12-07T07:00:00+00:00",
+                    "2026-12-07T07:30:00+00:00")  # fmt: skip
+    assert "redrawn" not in (plain / "RUN.md").read_text()

@@ -49,9 +49,10 @@ def drift_series(history: pd.DataFrame) -> pd.DataFrame:
 
 
 def _seed_band(group: pd.DataFrame, column: str) -> pd.DataFrame:
-    """Per epoch: mean, min and max over the seeds of ``column``."""
-    stats = group.groupby("epoch")[column].agg(["mean", "min", "max"]).reset_index()
-    return stats.dropna(subset=["mean"])
+    """Per epoch: mean, min and max over the seeds of ``column``; an epoch without a value
+    stays as NaN, so that a line breaks there instead of bridging the gap (panel c has no
+    value while no unit is silent)."""
+    return group.groupby("epoch")[column].agg(["mean", "min", "max"]).reset_index()
 
 
 def plot_drift(history: pd.DataFrame, pdf, png) -> None:
@@ -83,6 +84,7 @@ def plot_drift(history: pd.DataFrame, pdf, png) -> None:
                 band = _seed_band(group, column)
                 ax = axes[i, j]
                 if single:
+                    band = band.dropna(subset=["mean"])
                     ax.errorbar(band["epoch"], band["mean"],
                                 yerr=[band["mean"] - band["min"], band["max"] - band["mean"]],
                                 fmt=NOISE_MARKERS[noise], color=colour, ms=3,
@@ -109,7 +111,8 @@ def plot_drift(history: pd.DataFrame, pdf, png) -> None:
         axes[-1, j].set_xlabel("epoch")
         integer_epoch_axis(axes[-1, j], epochs)
     fig.legend(
-        handles=noise_legend_handles(points=single) + _band_handle(single),
+        handles=noise_legend_handles(points=single)
+        + (_band_handle(single) if recorded["seed"].nunique() > 1 else []),
         loc="lower left",
         ncol=3,
         frameon=False,

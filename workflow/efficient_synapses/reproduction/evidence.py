@@ -71,8 +71,19 @@ UNION = "as-published"
 # --- collect ------------------------------------------------------------------------------
 
 
-def collect(run_dir: Path, name: str, out: Path, commit: str, started: str, ended: str) -> Path:
-    """Copy a finished (or stopped) run's compact tables and figures to ``out/name``."""
+def collect(
+    run_dir: Path,
+    name: str,
+    out: Path,
+    commit: str,
+    started: str,
+    ended: str,
+    redrawn_at: str | None = None,
+) -> Path:
+    """Copy a finished (or stopped) run's compact tables and figures to ``out/name``.
+
+    ``redrawn_at``: the commit whose code redrew the run's tables and figures from its
+    trained networks (``--rerun-triggers mtime --forcerun`` the table and plot rules)."""
     run_dir, target = Path(run_dir), Path(out) / name
     target.mkdir(parents=True, exist_ok=True)
     copied = []
@@ -97,7 +108,15 @@ def collect(run_dir: Path, name: str, out: Path, commit: str, started: str, ende
         f"# {name}\n\n"
         f"`snakemake --profile profiles/experiments/{name}` at commit {commit}, started "
         f"{started}, ended {ended} ({hours:.2f} h of wall time, one core of a 2-core machine "
-        f"shared with other work).\n\nFiles: {', '.join(copied)}.\n"
+        f"shared with other work)."
+        + (
+            f" Its tables and figures were redrawn from its networks by the code of commit "
+            f"{redrawn_at} (`--rerun-triggers mtime --forcerun` the table and plot rules; "
+            f"no network retrained)."
+            if redrawn_at
+            else ""
+        )
+        + f"\n\nFiles: {', '.join(copied)}.\n"
     )
     return target
 
@@ -306,13 +325,24 @@ def main(argv=None) -> None:
     c.add_argument("--commit", required=True)
     c.add_argument("--started", required=True)
     c.add_argument("--ended", required=True)
+    c.add_argument("--redrawn-at", help="commit whose code redrew its tables and figures")
     r = sub.add_parser("report", help="the union of docs/runs into docs/runs/as-published")
     r.add_argument("--runs", type=Path, default=Path("docs/runs"))
     r.add_argument("--published", type=Path, default=Path("../shared/data/published"))
     r.add_argument("--config", type=Path, default=Path("config.yaml"))
     args = parser.parse_args(argv)
     if args.command == "collect":
-        print(collect(args.run_dir, args.name, args.out, args.commit, args.started, args.ended))
+        print(
+            collect(
+                args.run_dir,
+                args.name,
+                args.out,
+                args.commit,
+                args.started,
+                args.ended,
+                args.redrawn_at,
+            )
+        )
     else:
         config = resolve_config(yaml.safe_load(args.config.read_text()))
         print(report(args.runs, args.published, config))
