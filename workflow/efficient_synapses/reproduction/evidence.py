@@ -30,6 +30,7 @@ import math
 import shutil
 import tempfile
 from datetime import datetime
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +145,10 @@ def crossings(training: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     theirs = published_crossings(published).set_index(["rho", "noise"])
     training = training.assign(rho=training["rho"].astype(str))
     rows = []
-    for (rho, noise), g in training.groupby(["rho", "noise"]):
+    order = sorted(training["rho"].unique(), key=lambda r: float(Fraction(r)))
+    for (rho, noise), g in sorted(
+        training.groupby(["rho", "noise"]), key=lambda kv: (order.index(kv[0][0]), kv[0][1])
+    ):
         curve = g.groupby("c")["test_accuracy_sampled"].mean().sort_index()
         log10_c = np.log10(curve.index.to_numpy(float))
         row = {"rho": rho, "noise": noise, "columns": len(curve)}
