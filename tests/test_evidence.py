@@ -11,7 +11,13 @@ import yaml
 
 from efficient_synapses.config import resolve_config
 from efficient_synapses.data.published import fig23_table
-from efficient_synapses.reproduction.evidence import _spans, collect, crossings, report
+from efficient_synapses.reproduction.evidence import (
+    _spans,
+    accuracy_as_c_shift,
+    collect,
+    crossings,
+    report,
+)
 from efficient_synapses.reproduction.paper_runs import PUBLISHED_GRID
 
 
@@ -110,3 +116,15 @@ def test_collect_copies_compact_tables_and_never_parameters(tmp_path):
     plain = collect(run, "plain", tmp_path / "docs", "abc1234", "2026-12-07T07:00:00+00:00",
                     "2026-12-07T07:30:00+00:00")  # fmt: skip
     assert "redrawn" not in (plain / "RUN.md").read_text()
+
+
+def test_accuracy_read_as_a_shift_along_c(mirror):
+    published = fig23_table(mirror / "published", PUBLISHED_GRID)
+    columns = np.arange(-1.0, 1.51, 0.5)
+    shifted = pd.DataFrame(_network_rows(published, "2", "heterogeneous", columns, [0], 0.1))
+    table = accuracy_as_c_shift(shifted, published)
+    # a curve 0.1 decade to the right: each network has the accuracy the published curve
+    # has 0.1 decade to its left; only networks on the fall (15-95 %) are listed
+    assert len(table) >= 3
+    assert table["shift_decades"].to_numpy() == pytest.approx(-0.1, abs=0.02)
+    assert table["ours"].between(15, 95).all()
