@@ -167,6 +167,45 @@ def test_the_polynomial_exp_log_and_log1p_are_within_two_units_in_the_last_place
 
 
 @pytest.mark.skipif("numba" not in BACKENDS, reason="numba is not installed")
+def test_erf_and_the_variational_terms_stay_exact_and_normal_far_in_the_tails():
+    """A posterior's |μ|/σ runs into the thousands: erf is then exactly ±1 and D =
+    e^(-z²/2) exactly 0 (never a subnormal float, on which each operation costs about a
+    hundred cycles), and Σ E_Q[-log P(w)] (Eq. 38-39, Laplace prior) keeps float64's value."""
+    from efficient_synapses.training import fused_numba as fn
+
+    x = np.concatenate([np.linspace(-12, 12, 4001), [-1e4, 1e4]]).astype(np.float32)
+    erf = np.array([fn.erff(v) for v in x], dtype=np.float64)
+    ref = np.array([math.erf(v) for v in x.astype(np.float64)])
+    assert np.max(np.abs(erf - ref)) < 3e-7
+    assert np.all(np.abs(erf[np.abs(x) >= 9]) == 1.0)
+
+    rng = np.random.default_rng(1)
+    n = 4096
+    sigma = np.float32(1.8e-4)
+    mu = (rng.standard_normal(n) * 0.05).astype(np.float32)  # |z| from 0 to ~1000
+    phi = np.full(n, np.log(np.expm1(np.float64(sigma))), np.float32)
+    x_noise = np.zeros(n, np.float32)
+    a, b, c, d, w, prior, entropic = (np.zeros(n, np.float32) for _ in range(7))
+    fn.variational_terms(mu, phi, x_noise, w, a, b, c, d, prior, entropic, np.float32(0.01),
+                         True)  # fmt: skip
+    tiny = np.finfo(np.float32).tiny
+    for values in (c, d, prior):
+        assert not np.any((values != 0) & (np.abs(values) < tiny))  # no subnormal
+    z = mu.astype(np.float64) / b.astype(np.float64)
+    assert np.all(d[np.abs(z) > 11] == 0.0)
+    s, bs = b.astype(np.float64), 0.01
+    expected = (
+        np.log(2 * bs)
+        + (
+            s * math.sqrt(2 / math.pi) * np.exp(-z * z / 2)
+            + mu * np.array([math.erf(v / math.sqrt(2)) for v in z])
+        )
+        / bs
+    )
+    np.testing.assert_allclose(prior, expected, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.skipif("numba" not in BACKENDS, reason="numba is not installed")
 @pytest.mark.parametrize("rho", [0.5, 2.0 / 3.0, 4.0 / 3.0, 2.0, 1.0, 0.75])
 def test_sigma_to_the_minus_rho_in_closed_form_and_by_exp_log(rho):
     """σ^-ρ for the paper's ρ without exp and log (inverse cube root by Newton), others
