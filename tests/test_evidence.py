@@ -73,6 +73,8 @@ def test_report_of_runs_that_follow_the_published_curves(runs, mirror, project_r
     assert lr["learning_rate"].tolist() == ["1e-4"]
     # the published accuracy of ρ = 2, c = 1 is 82.2 %: within 1 point from epoch 41 to 59
     assert lr["both_at_50"].tolist() == [True]
+    first, last = (float(v) for v in lr["lr_x_epochs_both"].iloc[0].split(" – "))
+    assert first <= 5e-3 <= last  # 1e-4 times epochs around 50
     claims = pd.read_csv(out / "claims.csv")
     missing = claims[claims["verdict"] == "not evaluable on this run"]
     assert len(missing) >= 6 and "pass" not in set(missing["verdict"])

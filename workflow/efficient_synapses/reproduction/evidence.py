@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import re
 import shutil
 import tempfile
 from datetime import datetime
@@ -65,7 +66,7 @@ TABLES = [
 FIGURES = ["fig2", "fig3", "fig5", "fig7", "figA5_1", "figA6_1", "figA6_2", "fig5_published",
            "fig5_exact_hessian", "training_history", "drift"]  # fmt: skip
 FIG2_RUNS = ("as-published-fig2-a", "as-published-fig2-b", "as-published-seeds")
-LR_RUNS = ("lr-epochs-5e-5", "lr-epochs-1e-4", "lr-epochs-2e-4", "lr-epochs-5e-4")
+LR_PREFIX = "lr-epochs-"  # the learning rate x training length runs: lr-epochs-<rate>[-...]
 UNION = "as-published"
 
 
@@ -192,20 +193,39 @@ def accuracy_as_c_shift(training: pd.DataFrame, published: pd.DataFrame) -> pd.D
     return table.assign(_key=key).sort_values(["_key", "noise", "log10_c"]).drop(columns="_key")
 
 
+def _learning_rate(run: Path) -> float:
+    """A run's Adam learning rate: from its configuration.yaml, else from its name
+    (lr-epochs-<rate>)."""
+    path = run / "configuration.yaml"
+    if path.is_file():
+        import yaml
+
+        rate = (yaml.safe_load(path.read_text()) or {}).get("training", {}).get("learning_rate")
+        if rate is not None:
+            return float(rate)
+    match = re.match(rf"{LR_PREFIX}(\d+(?:\.\d+)?e-\d+)", run.name)
+    if match is None:
+        raise ValueError(f"{run}: no configuration.yaml and no learning rate in its name")
+    return float(match.group(1))
+
+
 def lr_epoch_table(runs: Path, published: pd.DataFrame, tolerance: dict) -> pd.DataFrame:
-    """Per learning rate and network of the lr-epochs runs: the epochs at which its
-    sampled test accuracy and its RMS σ are within tolerance of the published values of
-    its column, and both at epoch 50."""
+    """Per learning rate and network of the lr-epochs runs (folders ``lr-epochs-*``): the
+    epochs at which its sampled test accuracy and its RMS σ are within tolerance of the
+    published values of its column, both at epoch 50, and the product of learning rate and
+    epoch over the epochs where both are (``lr_x_epochs_both``: the training length in
+    units of Adam's step size, which a drift at a rate set by Adam's step would keep)."""
     rows = []
     pub = published.assign(log10_c=published["log10_c"].round(6)).set_index(
         ["rho", "noise", "log10_c"]
     )
-    for name in LR_RUNS:
+    names = sorted(p.name for p in Path(runs).glob(f"{LR_PREFIX}*") if p.is_dir())
+    for name in names:
         path = runs / name / "training_history.csv"
         if not path.is_file():
             continue
         history = pd.read_csv(path)
-        rate = name.removeprefix("lr-epochs-")
+        rate = _learning_rate(runs / name)
         for (rho, noise, c), g in history.groupby(["rho", "noise", "c"]):
             key = (str(rho), noise, round(math.log10(c), 6))
             if key not in pub.index:
@@ -221,7 +241,8 @@ def lr_epoch_table(runs: Path, published: pd.DataFrame, tolerance: dict) -> pd.D
             at50 = g[g["epoch"] == 50]
             rows.append(
                 {
-                    "learning_rate": rate,
+                    "run": name,
+                    "learning_rate": np.format_float_scientific(rate, trim="-", exp_digits=1),
                     "rho": str(rho),
                     "noise": noise,
                     "log10_c": key[2],
@@ -229,6 +250,7 @@ def lr_epoch_table(runs: Path, published: pd.DataFrame, tolerance: dict) -> pd.D
                     "accuracy_within": _spans(g["epoch"][acc_ok & tested].tolist()),
                     "sigma_within": _spans(g["epoch"][sig_ok].tolist()),
                     "both_within": _spans(both),
+                    "lr_x_epochs_both": _product_span(rate, both),
                     "both_at_50": bool(len(at50) and 50 in both),
                     "accuracy_50": float(100 * at50["test_accuracy_sampled"].iloc[0])
                     if len(at50)
@@ -236,9 +258,22 @@ def lr_epoch_table(runs: Path, published: pd.DataFrame, tolerance: dict) -> pd.D
                     "published_accuracy": float(p_acc),
                     "sigma_50": float(at50["sigma_rms"].iloc[0]) if len(at50) else float("nan"),
                     "published_sigma": float(p_sig),
+                    "_rate": rate,
                 }
             )
-    return pd.DataFrame(rows)
+    if not rows:
+        return pd.DataFrame(rows)
+    table = pd.DataFrame(rows).sort_values(["_rate", "epochs", "rho", "noise"], kind="stable")
+    return table.drop(columns="_rate").reset_index(drop=True)
+
+
+def _product_span(rate: float, epochs: list[int]) -> str:
+    """'4.6e-3 – 6e-3': learning rate times the first and the last of ``epochs``."""
+    if not epochs:
+        return "none"
+    low, high = (np.format_float_scientific(rate * e, precision=1, trim="-", exp_digits=1)
+                 for e in (min(epochs), max(epochs)))  # fmt: skip
+    return f"{low} – {high}"
 
 
 def _spans(epochs: list[int]) -> str:
@@ -342,7 +377,7 @@ def report(runs: Path, published_dir: Path, config: dict) -> Path:
 def union_claims(runs: Path, config: dict, fig2_runs) -> pd.DataFrame:
     """The claims table over the union of the paper-settings runs (see the module)."""
     every = [p.name for p in Path(runs).iterdir() if p.is_dir() and p.name != UNION]
-    tables = read_runs(runs, [name for name in every if not name.startswith("lr-epochs")])
+    tables = read_runs(runs, [name for name in every if not name.startswith(LR_PREFIX)])
     fig2 = read_runs(runs, fig2_runs)
     if "training" in fig2:
         seed0 = fig2["training"][fig2["training"]["seed"] == 0]
