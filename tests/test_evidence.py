@@ -12,6 +12,7 @@ import yaml
 from efficient_synapses.config import resolve_config
 from efficient_synapses.data.published import fig23_table
 from efficient_synapses.reproduction.evidence import (
+    _product_span,
     _spans,
     accuracy_as_c_shift,
     collect,
@@ -96,6 +97,8 @@ def test_crossings_of_a_curve_shifted_by_half_a_decade(mirror):
 def test_epoch_spans():
     assert _spans([3, 4, 5, 9, 11, 12]) == "3-5, 9, 11-12"
     assert _spans([]) == "none"
+    assert _product_span(5e-4, [15, 16, 18]) == "7.5e-3 – 9e-3"
+    assert _product_span(1e-4, []) == "none"
 
 
 def test_collect_copies_compact_tables_and_never_parameters(tmp_path):

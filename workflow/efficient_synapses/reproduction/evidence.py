@@ -271,9 +271,12 @@ def _product_span(rate: float, epochs: list[int]) -> str:
     """'4.6e-3 – 6e-3': learning rate times the first and the last of ``epochs``."""
     if not epochs:
         return "none"
-    low, high = (np.format_float_scientific(rate * e, precision=1, trim="-", exp_digits=1)
-                 for e in (min(epochs), max(epochs)))  # fmt: skip
-    return f"{low} – {high}"
+
+    def short(x: float) -> str:
+        mantissa, exponent = f"{x:.1e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+    return f"{short(rate * min(epochs))} – {short(rate * max(epochs))}"
 
 
 def _spans(epochs: list[int]) -> str:
