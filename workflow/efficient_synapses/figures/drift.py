@@ -128,3 +128,71 @@ def _band_handle(single: bool) -> list:
 
     label = "bar: range over seeds" if single else "band: range over seeds"
     return [Patch(facecolor="0.6", alpha=0.3, label=label)]
+
+
+def _short_rate(rate: float) -> str:
+    """5e-05 -> '5e-5'."""
+    mantissa, exponent = f"{rate:.1e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
+def plot_lr_epochs(histories: pd.DataFrame, published: pd.DataFrame, pdf, png) -> None:
+    """The learning rate x training length experiment: per network (columns: ρ, c and
+    noise setting) its RMS σ and sampled test accuracy against learning rate x epoch, one
+    line per learning rate (``histories``: the runs' training_history.csv with a column
+    ``learning_rate``), the published value of its column as a horizontal dotted line.
+    Where the lines of all rates fall on one another, the state at epoch e depends on the
+    rates only through their product with e."""
+    apply_style()
+    histories = histories.assign(rho=histories["rho"].astype(str))
+    histories = histories.assign(lr_x_epoch=histories["learning_rate"] * histories["epoch"])
+    networks = (
+        histories[["rho", "rho_value", "c", "noise"]]
+        .drop_duplicates()
+        .sort_values(["rho_value", "noise"])
+        .itertuples(index=False)
+    )
+    networks = list(networks)
+    rates = np.sort(histories["learning_rate"].unique())
+    colours = plt.get_cmap("plasma")(np.linspace(0.0, 0.8, len(rates)))
+    pub = published.assign(log10_c=published["log10_c"].round(6)).set_index(
+        ["rho", "noise", "log10_c"]
+    )
+    fig, axes = plt.subplots(2, len(networks), figsize=(2.0 * len(networks) + 0.6, 4.4),
+                             squeeze=False, sharex=True)  # fmt: skip
+    for j, net in enumerate(networks):
+        at = histories[(histories["rho"] == net.rho) & (histories["c"] == net.c)
+                       & (histories["noise"] == net.noise)]  # fmt: skip
+        key = (net.rho, net.noise, round(float(np.log10(net.c)), 6))
+        for rate, colour in zip(rates, colours, strict=True):
+            g = at[at["learning_rate"] == rate].sort_values("epoch")
+            axes[0, j].plot(g["lr_x_epoch"], g["sigma_rms"], color=colour, lw=1,
+                            label=f"learning rate {_short_rate(rate)}")  # fmt: skip
+            tested = g.dropna(subset=["test_accuracy_sampled"])
+            axes[1, j].plot(tested["lr_x_epoch"], tested["test_accuracy_sampled"], color=colour,
+                            lw=1)  # fmt: skip
+        if key in pub.index:
+            axes[0, j].axhline(pub.loc[key, "sigma_rms"], color="0.3", ls=":", lw=1)
+            axes[1, j].axhline(pub.loc[key, "test_accuracy_sampled"], color="0.3", ls=":", lw=1,
+                               label="published (its column)")  # fmt: skip
+        log10_c = f"{np.log10(net.c):.2g}"
+        axes[0, j].set_title(f"{rho_title(net.rho)}\nc = $10^{{{log10_c}}}$, {net.noise}",
+                             fontsize=7)  # fmt: skip
+        axes[0, j].set_yscale("log")
+        axes[1, j].set_ylim(0, 1)
+        axes[1, j].set_xlabel("learning rate × epoch")
+        for i, ax in enumerate(axes[:, j]):
+            ax.set_xscale("log")
+            ax.axvline(1e-4 * 50, color="0.6", lw=0.6,
+                       label="1e-4 × 50 epochs (the default)" if i == 0 else None)  # fmt: skip
+    axes[0, 0].set_ylabel("RMS synaptic σ")
+    axes[1, 0].set_ylabel("test accuracy\n(sampled weights)")
+    handles, labels = [], []
+    for ax in (axes[0, 0], axes[1, 0]):
+        h, lab = ax.get_legend_handles_labels()
+        handles += h
+        labels += lab
+    fig.legend(handles, labels, loc="lower center", ncol=(len(labels) + 1) // 2, frameon=False,
+               bbox_to_anchor=(0.5, -0.06))  # fmt: skip
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    save_figure(fig, pdf, png)

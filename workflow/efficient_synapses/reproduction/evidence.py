@@ -209,6 +209,16 @@ def _learning_rate(run: Path) -> float:
     return float(match.group(1))
 
 
+def lr_histories(runs: Path) -> pd.DataFrame:
+    """The training histories of the lr-epochs runs, each with its ``learning_rate``."""
+    parts = [
+        pd.read_csv(p / "training_history.csv").assign(learning_rate=_learning_rate(p))
+        for p in sorted(Path(runs).glob(f"{LR_PREFIX}*"))
+        if (p / "training_history.csv").is_file()
+    ]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
 def lr_epoch_table(runs: Path, published: pd.DataFrame, tolerance: dict) -> pd.DataFrame:
     """Per learning rate and network of the lr-epochs runs (folders ``lr-epochs-*``): the
     epochs at which its sampled test accuracy and its RMS σ are within tolerance of the
@@ -363,6 +373,11 @@ def report(runs: Path, published_dir: Path, config: dict) -> Path:
     lr = lr_epoch_table(runs, published, tolerance)
     if len(lr):
         lr.to_csv(out / "lr_epochs.csv", index=False)
+        from ..figures.drift import plot_lr_epochs
+
+        with tempfile.TemporaryDirectory() as tmp:
+            plot_lr_epochs(lr_histories(runs), published, Path(tmp) / "lr-epochs.pdf",
+                           out / "lr-epochs.png")  # fmt: skip
         sections.append("## Learning rate × training length\n\n" + _markdown(lr))
     claims = union_claims(runs, config, fig2_runs)
     claims.to_csv(out / "claims.csv", index=False)
