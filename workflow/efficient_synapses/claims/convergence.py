@@ -71,7 +71,8 @@ def convergence_claims(
     changes = end_changes(history, window)
     rows = []
     for (rho, noise), g in changes.groupby(["rho", "noise"], sort=False):
-        spans = f"over the last {int(g['sigma_epochs'].min())}-{int(g['sigma_epochs'].max())} "
+        low, high = int(g["sigma_epochs"].min()), int(g["sigma_epochs"].max())
+        spans = f"over the last {low} " if low == high else f"over the last {low}-{high} "
         for column, bound, what, unit in (
             ("sigma_change_decades", max_sigma_decades, "log10 RMS σ", "decades"),
             ("accuracy_change", max_accuracy, "sampled test accuracy", "(fraction)"),
