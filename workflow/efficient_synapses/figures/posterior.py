@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Ellipse
+from matplotlib.ticker import MaxNLocator
 
 from ..artefacts import networks_in
 from .style import (
@@ -60,7 +61,11 @@ def _ellipse_panel(ax, arrays, k):
     ax.set_ylim(-extent, extent)
     ax.set_aspect("equal")
     ax.tick_params(labelsize=5)
-    ax.ticklabel_format(style="sci", scilimits=(-2, 2))
+    # Plain numbers on three ticks: an offset text ("1e-2") above the axis would collide
+    # with the title of the panel above.
+    ax.ticklabel_format(style="plain", useOffset=False)
+    ax.xaxis.set_major_locator(MaxNLocator(3, symmetric=True))
+    ax.yaxis.set_major_locator(MaxNLocator(3, symmetric=True))
 
 
 def plot_figure7(arrays: Mapping[str, np.ndarray], table: pd.DataFrame, pdf: str, png: str) -> None:
