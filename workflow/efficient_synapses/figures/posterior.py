@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.patches import Ellipse
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from ..artefacts import networks_in
 from .style import (
@@ -345,6 +345,9 @@ def plot_figure_a5(
             ax.set_xscale("log")
             ax.set_yscale("log")
             tidy_log_axes(ax)
+            if quantity == "input_sq":
+                # ⟨x²⟩ spans about a decade around 1: "0.2 0.5 1 2" fits where 2×10⁻¹ does not
+                ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
             ax.legend(frameon=False, fontsize=5, loc="best")
             if i == 0:
                 ax.set_title(rho_title(rho))
