@@ -64,6 +64,7 @@ def test_report_of_runs_that_follow_the_published_curves(runs, mirror, project_r
     out = report(runs, mirror / "published", config)
     assert (out / "fig2-paper-settings.png").is_file()
     assert (out / "lr-epochs.png").is_file()
+    assert (out / "fig3-paper-settings.png").is_file()
     table = pd.read_csv(out / "reproduction.csv")
     accuracy = table[table["quantity"] == "test accuracy (%)"]
     assert (accuracy["verdict"] == "reproduced").all()  # the curves themselves

@@ -5,9 +5,10 @@ directory of its own. ``collect`` copies its compact tables (never parameters or
 checkpoints) and a few figures into ``docs/runs/<run>/`` with a RUN.md (commit, dates, wall
 time). ``report`` reads those folders and writes, under ``docs/runs/as-published/``:
 
-* Figure 2 at paper settings, all four ρ, ours (points; seed bands where there are seeds)
-  over the published curves, by the workflow's own ``figures.tradeoff.plot_fig2``
-  (``fig2-paper-settings.png``; a partial grid draws what exists);
+* Figures 2 and 3 at paper settings, all four ρ, ours (points; seed bands where there are
+  seeds) over the published curves, by the workflow's own ``figures.tradeoff.plot_fig2``
+  and ``plot_fig3`` (``fig2-paper-settings.png``, ``fig3-paper-settings.png``; a partial
+  grid draws what exists);
 * the reproduction table of the union (``reproduction.{csv,md}``), the seed verdict
   included (``table.verdict``);
 * the 90 % and 50 % crossings, ours against the published, per ρ and noise setting;
@@ -326,7 +327,7 @@ def _markdown(table: pd.DataFrame, floats: str = ".3g") -> str:
 
 def report(runs: Path, published_dir: Path, config: dict) -> Path:
     """Everything docs/reproduction.md shows at paper settings, into runs/as-published/."""
-    from ..figures.tradeoff import plot_fig2
+    from ..figures.tradeoff import plot_fig2, plot_fig3
 
     runs = Path(runs)
     out = runs / UNION
@@ -341,6 +342,8 @@ def report(runs: Path, published_dir: Path, config: dict) -> Path:
         training = tables["training"]
         with tempfile.TemporaryDirectory() as tmp:
             plot_fig2(training, Path(tmp) / "fig2.pdf", out / "fig2-paper-settings.png",
+                      published=published)  # fmt: skip
+            plot_fig3(training, Path(tmp) / "fig3.pdf", out / "fig3-paper-settings.png",
                       published=published)  # fmt: skip
         rows = fig23_rows(training, published, settings, tolerance)
         table = reproduction_table(rows)
