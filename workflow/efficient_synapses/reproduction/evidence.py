@@ -13,6 +13,8 @@ time). ``report`` reads those folders and writes, under ``docs/runs/as-published
   included (``table.verdict``);
 * the 90 % and 50 % crossings, ours against the published, per ρ and noise setting;
 * the seed spreads at the columns with three seeds;
+* the Figure 5 / Appendix 6 fig. 1 rows over the union's curvature tables (seeds of
+  several runs joined, so the seed verdict applies) (``fig5_reproduction.{csv,md}``);
 * the learning rate × training length table of the lr-epochs runs;
 * the claims table over the union (``claims.{csv,md}``): Figure 2/3 claims on the seed-0
   networks (the complete transitions; seeds 1 and 2 hold two columns per curve, which
@@ -39,12 +41,13 @@ import numpy as np
 import pandas as pd
 
 from ..claims import all_claims, claims_markdown, claims_table, independent_claims
-from ..data.published import fig23_table
+from ..data.published import fig5_table, fig23_table
 from .paper_runs import PUBLISHED_GRID, published_crossings
 from .table import (
     REPRODUCED,
     WITHIN_SPREAD,
     crossing_log10,
+    fig5_rows,
     fig23_rows,
     reproduction_markdown,
     reproduction_table,
@@ -373,6 +376,22 @@ def report(runs: Path, published_dir: Path, config: dict) -> Path:
         ]
         seeds.to_csv(out / "seed_spreads.csv", index=False)
         sections.append("## Seed spreads (three seeds)\n\n" + _markdown(seeds))
+    curvature = read_runs(runs, _union_runs(runs)).get("curvature")
+    if curvature is not None:
+        table = reproduction_table(
+            fig5_rows(curvature, fig5_table(published_dir), settings, tolerance)
+        )
+        table.to_csv(out / "fig5_reproduction.csv", index=False)
+        (out / "fig5_reproduction.md").write_text(reproduction_markdown(table))
+        rows = []
+        for section, g in table[table["kind"] == "compared"].groupby("section", sort=False):
+            counts = g["verdict"].value_counts()
+            rows.append(
+                f"{section}: {len(g)} rows, {int(counts.get(REPRODUCED, 0))} reproduced, "
+                f"{int(counts.get(WITHIN_SPREAD, 0))} within seed spread, seeds per row "
+                f"{int(g['n_seeds'].min())}-{int(g['n_seeds'].max())}"
+            )
+        sections.append("## Figure 5 and Appendix 6 fig. 1 (union)\n\n" + "\n".join(rows))
     lr = lr_epoch_table(runs, published, tolerance)
     if len(lr):
         lr.to_csv(out / "lr_epochs.csv", index=False)
@@ -395,10 +414,16 @@ def report(runs: Path, published_dir: Path, config: dict) -> Path:
     return out
 
 
+def _union_runs(runs: Path) -> list[str]:
+    """The as-published runs: every run folder but the union's and the lr-epochs runs
+    (which change the learning rate)."""
+    every = sorted(p.name for p in Path(runs).iterdir() if p.is_dir() and p.name != UNION)
+    return [name for name in every if not name.startswith(LR_PREFIX)]
+
+
 def union_claims(runs: Path, config: dict, fig2_runs) -> pd.DataFrame:
     """The claims table over the union of the paper-settings runs (see the module)."""
-    every = [p.name for p in Path(runs).iterdir() if p.is_dir() and p.name != UNION]
-    tables = read_runs(runs, [name for name in every if not name.startswith(LR_PREFIX)])
+    tables = read_runs(runs, _union_runs(runs))
     fig2 = read_runs(runs, fig2_runs)
     if "training" in fig2:
         seed0 = fig2["training"][fig2["training"]["seed"] == 0]
