@@ -986,18 +986,29 @@ def test_the_gpu_scripts_start_on_a_machine_with_pytorch_alone(project_root, scr
     assert "usage:" in done.stdout
 
 
-def test_a_benchmark_of_more_steps_than_the_data_hold_divides_by_the_steps_it_ran():
+def test_a_benchmark_of_more_steps_than_the_data_hold_divides_by_the_steps_it_ran(monkeypatch):
     """The engine row trains two epochs of at most the training set: asked for 50 steps
-    of 100 images (5 steps), it times 5 steps and divides by 5, not by 50."""
-    from efficient_synapses.training.speed import engine_ms_per_step
+    of 100 images (5 steps of 20), it divides the second epoch's time by 5, not by 50.
+    The training is a stub that reports a known time, so the test times nothing."""
+    from types import SimpleNamespace
 
+    from efficient_synapses.training import speed
+
+    seen = {}
+
+    def fake_train(model, objective, data, options, log):
+        seen["examples"], seen["epochs"] = len(data), options.epochs
+        return SimpleNamespace(step_seconds=[9.0, 0.5], step_path="eager", step_path_reason="")
+
+    monkeypatch.setattr(speed, "train", fake_train)
     gen = torch.Generator().manual_seed(0)
     data = Dataset(torch.rand(100, 784, generator=gen), torch.randint(0, 10, (100,), generator=gen))
-    ms, path, _, _, timed = engine_ms_per_step(data, torch.device("cpu"), 2, steps=50)
+    ms, path, _, _, timed = speed.engine_ms_per_step(data, torch.device("cpu"), 2, steps=50)
+    assert seen == {"examples": 100, "epochs": 2}
     assert timed == 5 and path == "eager"
-    ms_full, _, _, _, timed_full = engine_ms_per_step(data, torch.device("cpu"), 2, steps=5)
-    assert timed_full == 5
-    assert 0.2 < ms / ms_full < 5  # the same step, timed the same way
+    assert ms == pytest.approx(0.5 / 5 * 1000)  # the second epoch's 0.5 s over its 5 steps
+    ms, _, _, _, timed = speed.engine_ms_per_step(data, torch.device("cpu"), 2, steps=2)
+    assert seen["examples"] == 40 and timed == 2 and ms == pytest.approx(0.5 / 2 * 1000)
 
 
 def test_a_torchvision_built_for_another_torch_falls_back_to_the_emulated_dataset(
