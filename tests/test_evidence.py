@@ -135,3 +135,24 @@ def test_accuracy_read_as_a_shift_along_c(mirror):
     assert len(table) >= 3
     assert table["shift_decades"].to_numpy() == pytest.approx(-0.1, abs=0.02)
     assert table["ours"].between(15, 95).all()
+
+
+def test_fig7_summary_over_seeds_of_several_runs():
+    """Seeds from two runs meet: per ρ the centre-c slope's mean and sd over seeds, the
+    Spearman range over every network, and 2/(ρ+2); other comparisons are ignored."""
+    from efficient_synapses.reproduction.evidence import fig7_summary
+
+    rows = []
+    for seed, slope in ((0, 0.6), (1, 0.7), (2, 0.8)):
+        for factor, r in ((0.56, 0.80), (1.0, 0.85), (1.78, 0.90)):
+            rows.append({"rho": "2", "seed": seed, "c_factor": factor, "comparison": "trained_vs_vi",
+                         "slope": slope, "rma_slope": slope + 0.1, "spearman_r": r})  # fmt: skip
+            rows.append({"rho": "2", "seed": seed, "c_factor": factor, "comparison": "eq29_vs_laplace",
+                         "slope": 0.5, "rma_slope": 0.5, "spearman_r": 1.0})  # fmt: skip
+    row = fig7_summary(pd.DataFrame(rows)).iloc[0]
+    assert row["seeds"] == 3 and row["networks"] == 9
+    assert row["slope_centre_mean"] == pytest.approx(0.7)
+    assert row["slope_centre_sd"] == pytest.approx(0.1)
+    assert row["rma_slope_centre_mean"] == pytest.approx(0.8)
+    assert (row["spearman_min"], row["spearman_max"]) == (0.80, 0.90)
+    assert row["eq54c_slope"] == pytest.approx(0.5)

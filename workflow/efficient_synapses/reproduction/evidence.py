@@ -15,6 +15,8 @@ time). ``report`` reads those folders and writes, under ``docs/runs/as-published
 * the seed spreads at the columns with three seeds;
 * the Figure 5 / Appendix 6 fig. 1 rows over the union's curvature tables (seeds of
   several runs joined, so the seed verdict applies) (``fig5_reproduction.{csv,md}``);
+* Figure 7 over the union's seeds: learnt σ² against the variational posterior, per ρ
+  (``fig7_slopes.csv``);
 * the learning rate × training length table of the lr-epochs runs;
 * the claims table over the union (``claims.{csv,md}``): Figure 2/3 claims on the seed-0
   networks (the complete transitions; seeds 1 and 2 hold two columns per curve, which
@@ -213,6 +215,32 @@ def _learning_rate(run: Path) -> float:
     return float(match.group(1))
 
 
+def fig7_summary(slopes: pd.DataFrame) -> pd.DataFrame:
+    """Per ρ, the learnt σ² against the variational posterior of the same synapses
+    (``posterior_slopes.csv``, comparison ``trained_vs_vi``) over the union's seeds and c:
+    the least-squares and reduced-major-axis slopes at the centre c (mean ± sd over seeds),
+    the range of Spearman r over every network, and Eq. 54c's 2/(ρ+2)."""
+    vi = slopes[slopes["comparison"] == "trained_vs_vi"].assign(rho=lambda t: t["rho"].astype(str))
+    rows = []
+    for rho, g in sorted(vi.groupby("rho"), key=lambda kv: float(Fraction(kv[0]))):
+        centre = g[np.isclose(g["c_factor"], 1.0)]
+        rows.append(
+            {
+                "rho": rho,
+                "seeds": int(g["seed"].nunique()),
+                "networks": len(g),
+                "slope_centre_mean": float(centre["slope"].mean()),
+                "slope_centre_sd": float(centre["slope"].std(ddof=1)) if len(centre) > 1
+                else float("nan"),
+                "rma_slope_centre_mean": float(centre["rma_slope"].mean()),
+                "spearman_min": float(g["spearman_r"].min()),
+                "spearman_max": float(g["spearman_r"].max()),
+                "eq54c_slope": 2.0 / (float(Fraction(rho)) + 2.0),
+            }
+        )  # fmt: skip
+    return pd.DataFrame(rows)
+
+
 def lr_histories(runs: Path) -> pd.DataFrame:
     """The training histories of the lr-epochs runs, each with its ``learning_rate``."""
     parts = [
@@ -392,6 +420,11 @@ def report(runs: Path, published_dir: Path, config: dict) -> Path:
                 f"{int(g['n_seeds'].min())}-{int(g['n_seeds'].max())}"
             )
         sections.append("## Figure 5 and Appendix 6 fig. 1 (union)\n\n" + "\n".join(rows))
+    slopes = read_runs(runs, _union_runs(runs)).get("posterior_slopes")
+    if slopes is not None:
+        table = fig7_summary(slopes)
+        table.to_csv(out / "fig7_slopes.csv", index=False)
+        sections.append("## Figure 7 (union)\n\n" + _markdown(table))
     lr = lr_epoch_table(runs, published, tolerance)
     if len(lr):
         lr.to_csv(out / "lr_epochs.csv", index=False)
