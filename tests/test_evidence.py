@@ -145,10 +145,11 @@ def test_fig7_summary_over_seeds_of_several_runs():
     rows = []
     for seed, slope in ((0, 0.6), (1, 0.7), (2, 0.8)):
         for factor, r in ((0.56, 0.80), (1.0, 0.85), (1.78, 0.90)):
-            rows.append({"rho": "2", "seed": seed, "c_factor": factor, "comparison": "trained_vs_vi",
-                         "slope": slope, "rma_slope": slope + 0.1, "spearman_r": r})  # fmt: skip
-            rows.append({"rho": "2", "seed": seed, "c_factor": factor, "comparison": "eq29_vs_laplace",
-                         "slope": 0.5, "rma_slope": 0.5, "spearman_r": 1.0})  # fmt: skip
+            network = {"rho": "2", "seed": seed, "c_factor": factor}
+            rows.append(network | {"comparison": "trained_vs_vi", "slope": slope,
+                                   "rma_slope": slope + 0.1, "spearman_r": r})  # fmt: skip
+            rows.append(network | {"comparison": "eq29_vs_laplace", "slope": 0.5,
+                                   "rma_slope": 0.5, "spearman_r": 1.0})  # fmt: skip
     row = fig7_summary(pd.DataFrame(rows)).iloc[0]
     assert row["seeds"] == 3 and row["networks"] == 9
     assert row["slope_centre_mean"] == pytest.approx(0.7)
