@@ -24,6 +24,7 @@ from .style import (
     plt,
     rho_title,
     save_figure,
+    short_scientific,
     span_at_least,
     tidy_log_axes,
 )
@@ -130,12 +131,6 @@ def _band_handle(single: bool) -> list:
     return [Patch(facecolor="0.6", alpha=0.3, label=label)]
 
 
-def _short_rate(rate: float) -> str:
-    """5e-05 -> '5e-5'."""
-    mantissa, exponent = f"{rate:.1e}".split("e")
-    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-
-
 def plot_lr_epochs(histories: pd.DataFrame, published: pd.DataFrame, pdf, png) -> None:
     """The learning rate x training length experiment: per network (columns: ρ, c and
     noise setting) its RMS σ and sampled test accuracy against learning rate x epoch, one
@@ -167,7 +162,7 @@ def plot_lr_epochs(histories: pd.DataFrame, published: pd.DataFrame, pdf, png) -
         for rate, colour in zip(rates, colours, strict=True):
             g = at[at["learning_rate"] == rate].sort_values("epoch")
             axes[0, j].plot(g["lr_x_epoch"], g["sigma_rms"], color=colour, lw=1,
-                            label=f"learning rate {_short_rate(rate)}")  # fmt: skip
+                            label=f"learning rate {short_scientific(rate)}")  # fmt: skip
             tested = g.dropna(subset=["test_accuracy_sampled"])
             axes[1, j].plot(tested["lr_x_epoch"], tested["test_accuracy_sampled"], color=colour,
                             lw=1)  # fmt: skip

@@ -107,6 +107,12 @@ def tidy_log_axes(ax, short_decades: float = 1.5, plain: str = "never") -> None:
             axis.set_minor_locator(NullLocator())
 
 
+def short_scientific(value: float) -> str:
+    """5e-05 -> '5e-5', 0.0046 -> '4.6e-3': one significant decimal, no padding."""
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+
+
 def _power_of_ten_label(value: float) -> str:
     """'$10^{-1}$' or '$2\\times10^{-1}$' for a positive tick value."""
     if not value > 0:

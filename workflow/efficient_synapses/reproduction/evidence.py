@@ -36,14 +36,16 @@ import re
 import shutil
 import tempfile
 from datetime import datetime
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..artefacts import parse_rho
 from ..claims import all_claims, claims_markdown, claims_table, independent_claims
+from ..costs import analytic_slopes
 from ..data.published import fig5_table, fig23_table
+from ..figures.style import short_scientific
 from .paper_runs import PUBLISHED_GRID, published_crossings
 from .table import (
     REPRODUCED,
@@ -152,7 +154,7 @@ def crossings(training: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
     theirs = published_crossings(published).set_index(["rho", "noise"])
     training = training.assign(rho=training["rho"].astype(str))
     rows = []
-    order = sorted(training["rho"].unique(), key=lambda r: float(Fraction(r)))
+    order = sorted(training["rho"].unique(), key=parse_rho)
     for (rho, noise), g in sorted(
         training.groupby(["rho", "noise"]), key=lambda kv: (order.index(kv[0][0]), kv[0][1])
     ):
@@ -195,7 +197,7 @@ def accuracy_as_c_shift(training: pd.DataFrame, published: pd.DataFrame) -> pd.D
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    key = table["rho"].map(lambda r: float(Fraction(r)))
+    key = table["rho"].map(lambda r: float(parse_rho(r)))
     return table.assign(_key=key).sort_values(["_key", "noise", "log10_c"]).drop(columns="_key")
 
 
@@ -222,7 +224,7 @@ def fig7_summary(slopes: pd.DataFrame) -> pd.DataFrame:
     the range of Spearman r over every network, and Eq. 54c's 2/(ρ+2)."""
     vi = slopes[slopes["comparison"] == "trained_vs_vi"].assign(rho=lambda t: t["rho"].astype(str))
     rows = []
-    for rho, g in sorted(vi.groupby("rho"), key=lambda kv: float(Fraction(kv[0]))):
+    for rho, g in sorted(vi.groupby("rho"), key=lambda kv: parse_rho(kv[0])):
         centre = g[np.isclose(g["c_factor"], 1.0)]
         rows.append(
             {
@@ -235,74 +237,71 @@ def fig7_summary(slopes: pd.DataFrame) -> pd.DataFrame:
                 "rma_slope_centre_mean": float(centre["rma_slope"].mean()),
                 "spearman_min": float(g["spearman_r"].min()),
                 "spearman_max": float(g["spearman_r"].max()),
-                "eq54c_slope": 2.0 / (float(Fraction(rho)) + 2.0),
+                "eq54c_slope": analytic_slopes(float(parse_rho(rho)))["posterior_variance"],
             }
         )  # fmt: skip
     return pd.DataFrame(rows)
 
 
 def lr_histories(runs: Path) -> pd.DataFrame:
-    """The training histories of the lr-epochs runs, each with its ``learning_rate``."""
+    """The training histories of the lr-epochs runs (folders ``lr-epochs-*``), each row
+    with its ``run`` and that run's ``learning_rate``."""
     parts = [
-        pd.read_csv(p / "training_history.csv").assign(learning_rate=_learning_rate(p))
+        pd.read_csv(p / "training_history.csv").assign(run=p.name, learning_rate=_learning_rate(p))
         for p in sorted(Path(runs).glob(f"{LR_PREFIX}*"))
         if (p / "training_history.csv").is_file()
     ]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def lr_epoch_table(runs: Path, published: pd.DataFrame, tolerance: dict) -> pd.DataFrame:
-    """Per learning rate and network of the lr-epochs runs (folders ``lr-epochs-*``): the
-    epochs at which its sampled test accuracy and its RMS σ are within tolerance of the
-    published values of its column, both at epoch 50, and the product of learning rate and
-    epoch over the epochs where both are (``lr_x_epochs_both``: the training length in
-    units of Adam's step size, which a drift at a rate set by Adam's step would keep)."""
+def lr_epoch_table(
+    histories: pd.DataFrame, published: pd.DataFrame, tolerance: dict
+) -> pd.DataFrame:
+    """Per run and network of the lr-epochs runs (``lr_histories``): the epochs at which
+    its sampled test accuracy and its RMS σ are within tolerance of the published values
+    of its column, both at epoch 50, and the product of learning rate and epoch over the
+    epochs where both are (``lr_x_epochs_both``: the training length in units of Adam's
+    step size, which a drift at a rate set by Adam's step would keep)."""
     rows = []
     pub = published.assign(log10_c=published["log10_c"].round(6)).set_index(
         ["rho", "noise", "log10_c"]
     )
-    names = sorted(p.name for p in Path(runs).glob(f"{LR_PREFIX}*") if p.is_dir())
-    for name in names:
-        path = runs / name / "training_history.csv"
-        if not path.is_file():
+    groups = (
+        histories.groupby(["run", "learning_rate", "rho", "noise", "c"]) if len(histories) else []
+    )
+    for (name, rate, rho, noise, c), g in groups:
+        key = (str(rho), noise, round(math.log10(c), 6))
+        if key not in pub.index:
             continue
-        history = pd.read_csv(path)
-        rate = _learning_rate(runs / name)
-        for (rho, noise, c), g in history.groupby(["rho", "noise", "c"]):
-            key = (str(rho), noise, round(math.log10(c), 6))
-            if key not in pub.index:
-                continue
-            p_acc, p_sig = 100 * pub.loc[key, "test_accuracy_sampled"], pub.loc[key, "sigma_rms"]
-            g = g.sort_values("epoch")
-            acc_ok = (100 * g["test_accuracy_sampled"] - p_acc).abs() <= tolerance[
-                "accuracy_points"
-            ]
-            sig_ok = np.log10(g["sigma_rms"] / p_sig).abs() <= tolerance["sigma_decades"]
-            tested = g["test_accuracy_sampled"].notna()
-            both = g["epoch"][acc_ok & sig_ok & tested].tolist()
-            at50 = g[g["epoch"] == 50]
-            rows.append(
-                {
-                    "run": name,
-                    "learning_rate": np.format_float_scientific(rate, trim="-", exp_digits=1),
-                    "rho": str(rho),
-                    "noise": noise,
-                    "log10_c": key[2],
-                    "epochs": int(g["epoch"].max()),
-                    "accuracy_within": _spans(g["epoch"][acc_ok & tested].tolist()),
-                    "sigma_within": _spans(g["epoch"][sig_ok].tolist()),
-                    "both_within": _spans(both),
-                    "lr_x_epochs_both": _product_span(rate, both),
-                    "both_at_50": bool(len(at50) and 50 in both),
-                    "accuracy_50": float(100 * at50["test_accuracy_sampled"].iloc[0])
-                    if len(at50)
-                    else float("nan"),
-                    "published_accuracy": float(p_acc),
-                    "sigma_50": float(at50["sigma_rms"].iloc[0]) if len(at50) else float("nan"),
-                    "published_sigma": float(p_sig),
-                    "_rate": rate,
-                }
-            )
+        p_acc, p_sig = 100 * pub.loc[key, "test_accuracy_sampled"], pub.loc[key, "sigma_rms"]
+        g = g.sort_values("epoch")
+        acc_ok = (100 * g["test_accuracy_sampled"] - p_acc).abs() <= tolerance["accuracy_points"]
+        sig_ok = np.log10(g["sigma_rms"] / p_sig).abs() <= tolerance["sigma_decades"]
+        tested = g["test_accuracy_sampled"].notna()
+        both = g["epoch"][acc_ok & sig_ok & tested].tolist()
+        at50 = g[g["epoch"] == 50]
+        rows.append(
+            {
+                "run": name,
+                "learning_rate": short_scientific(rate),
+                "rho": str(rho),
+                "noise": noise,
+                "log10_c": key[2],
+                "epochs": int(g["epoch"].max()),
+                "accuracy_within": _spans(g["epoch"][acc_ok & tested].tolist()),
+                "sigma_within": _spans(g["epoch"][sig_ok].tolist()),
+                "both_within": _spans(both),
+                "lr_x_epochs_both": _product_span(rate, both),
+                "both_at_50": bool(len(at50) and 50 in both),
+                "accuracy_50": float(100 * at50["test_accuracy_sampled"].iloc[0])
+                if len(at50)
+                else float("nan"),
+                "published_accuracy": float(p_acc),
+                "sigma_50": float(at50["sigma_rms"].iloc[0]) if len(at50) else float("nan"),
+                "published_sigma": float(p_sig),
+                "_rate": rate,
+            }
+        )
     if not rows:
         return pd.DataFrame(rows)
     table = pd.DataFrame(rows).sort_values(["_rate", "epochs", "rho", "noise"], kind="stable")
@@ -313,12 +312,7 @@ def _product_span(rate: float, epochs: list[int]) -> str:
     """'4.6e-3 – 6e-3': learning rate times the first and the last of ``epochs``."""
     if not epochs:
         return "none"
-
-    def short(x: float) -> str:
-        mantissa, exponent = f"{x:.1e}".split("e")
-        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
-
-    return f"{short(rate * min(epochs))} – {short(rate * max(epochs))}"
+    return f"{short_scientific(rate * min(epochs))} – {short_scientific(rate * max(epochs))}"
 
 
 def _spans(epochs: list[int]) -> str:
@@ -404,7 +398,8 @@ def report(runs: Path, published_dir: Path, config: dict) -> Path:
         ]
         seeds.to_csv(out / "seed_spreads.csv", index=False)
         sections.append("## Seed spreads (three seeds)\n\n" + _markdown(seeds))
-    curvature = read_runs(runs, _union_runs(runs)).get("curvature")
+    union = read_runs(runs, _union_runs(runs))
+    curvature = union.get("curvature")
     if curvature is not None:
         table = reproduction_table(
             fig5_rows(curvature, fig5_table(published_dir), settings, tolerance)
@@ -420,21 +415,22 @@ def report(runs: Path, published_dir: Path, config: dict) -> Path:
                 f"{int(g['n_seeds'].min())}-{int(g['n_seeds'].max())}"
             )
         sections.append("## Figure 5 and Appendix 6 fig. 1 (union)\n\n" + "\n".join(rows))
-    slopes = read_runs(runs, _union_runs(runs)).get("posterior_slopes")
+    slopes = union.get("posterior_slopes")
     if slopes is not None:
         table = fig7_summary(slopes)
         table.to_csv(out / "fig7_slopes.csv", index=False)
         sections.append("## Figure 7 (union)\n\n" + _markdown(table))
-    lr = lr_epoch_table(runs, published, tolerance)
+    histories = lr_histories(runs)
+    lr = lr_epoch_table(histories, published, tolerance)
     if len(lr):
         lr.to_csv(out / "lr_epochs.csv", index=False)
         from ..figures.drift import plot_lr_epochs
 
         with tempfile.TemporaryDirectory() as tmp:
-            plot_lr_epochs(lr_histories(runs), published, Path(tmp) / "lr-epochs.pdf",
+            plot_lr_epochs(histories, published, Path(tmp) / "lr-epochs.pdf",
                            out / "lr-epochs.png")  # fmt: skip
         sections.append("## Learning rate × training length\n\n" + _markdown(lr))
-    claims = union_claims(runs, config, fig2_runs)
+    claims = union_claims(union, tables, config)
     claims.to_csv(out / "claims.csv", index=False)
     (out / "claims.md").write_text(claims_markdown(claims))
     groups = independent_claims(claims)
@@ -454,13 +450,13 @@ def _union_runs(runs: Path) -> list[str]:
     return [name for name in every if not name.startswith(LR_PREFIX)]
 
 
-def union_claims(runs: Path, config: dict, fig2_runs) -> pd.DataFrame:
-    """The claims table over the union of the paper-settings runs (see the module)."""
-    tables = read_runs(runs, _union_runs(runs))
-    fig2 = read_runs(runs, fig2_runs)
+def union_claims(union: dict, fig2: dict, config: dict) -> pd.DataFrame:
+    """The claims table over the union of the paper-settings runs (see the module):
+    ``union``, the tables of every as-published run (``read_runs`` of ``_union_runs``);
+    ``fig2``, those of the Figure 2 runs, whose seed-0 networks carry the Figure 2/3 claims."""
+    tables = dict(union)
     if "training" in fig2:
-        seed0 = fig2["training"][fig2["training"]["seed"] == 0]
-        tables["training"] = seed0
+        tables["training"] = fig2["training"][fig2["training"]["seed"] == 0]
     if "training_history" in fig2:
         history = fig2["training_history"]
         tables["training_history"] = history[history["seed"] == 0]
