@@ -48,14 +48,13 @@ from ..data.published import fig5_table, fig23_table
 from ..figures.style import short_scientific
 from .paper_runs import PUBLISHED_GRID, published_crossings
 from .table import (
-    REPRODUCED,
-    WITHIN_SPREAD,
     crossing_log10,
     fig5_rows,
     fig23_rows,
     reproduction_markdown,
     reproduction_table,
     run_settings,
+    summary_counts,
 )
 
 TABLES = [
@@ -374,13 +373,7 @@ def report(runs: Path, published_dir: Path, config: dict) -> Path:
         table = reproduction_table(rows)
         table.to_csv(out / "reproduction.csv", index=False)
         (out / "reproduction.md").write_text(reproduction_markdown(table))
-        counts = table[table["kind"] == "compared"]["verdict"].value_counts()
-        sections.append(
-            "## Reproduction (Figures 2 and 3)\n\n"
-            + ", ".join(f"{k}: {v}" for k, v in counts.items())
-            + f" ({int(counts.get(REPRODUCED, 0))} reproduced, "
-            f"{int(counts.get(WITHIN_SPREAD, 0))} within seed spread)."
-        )
+        sections.append("## Reproduction (Figures 2 and 3)\n\n" + _markdown(summary_counts(table)))
         crossing = crossings(training, published)
         crossing.to_csv(out / "crossings.csv", index=False)
         sections.append("## Crossings (log10 c)\n\n" + _markdown(crossing))
@@ -406,15 +399,10 @@ def report(runs: Path, published_dir: Path, config: dict) -> Path:
         )
         table.to_csv(out / "fig5_reproduction.csv", index=False)
         (out / "fig5_reproduction.md").write_text(reproduction_markdown(table))
-        rows = []
-        for section, g in table[table["kind"] == "compared"].groupby("section", sort=False):
-            counts = g["verdict"].value_counts()
-            rows.append(
-                f"{section}: {len(g)} rows, {int(counts.get(REPRODUCED, 0))} reproduced, "
-                f"{int(counts.get(WITHIN_SPREAD, 0))} within seed spread, seeds per row "
-                f"{int(g['n_seeds'].min())}-{int(g['n_seeds'].max())}"
-            )
-        sections.append("## Figure 5 and Appendix 6 fig. 1 (union)\n\n" + "\n".join(rows))
+        sections.append(
+            "## Figure 5 and Appendix 6 fig. 1 (union of the seeds)\n\n"
+            + _markdown(summary_counts(table))
+        )
     slopes = union.get("posterior_slopes")
     if slopes is not None:
         table = fig7_summary(slopes)
